@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "calib",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "CalibKit", targets: ["CalibKit"]),
+        .executable(name: "calib", targets: ["calib"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // SHA-256 batch identity: BoringSSL's assembly runs several times faster than a Swift rewrite.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // zlib from the system (zlib1g-dev) inflates deflated .npz members.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The SQL migrations, embedded as Swift strings so a copied binary still carries them.
+        .target(
+            name: "CalibMigrations",
+            path: "migrations",
+            plugins: ["EmbedMigrations"]
+        ),
+        .executableTarget(name: "MigrationEmbedder", path: "Sources/MigrationEmbedder"),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"],
+            path: "Plugins/EmbedMigrations"
+        ),
+        .target(
+            name: "CalibKit",
+            dependencies: [
+                "CZlib",
+                "CalibMigrations",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "calib",
+            dependencies: [
+                "CalibKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "CalibTests",
+            dependencies: ["CalibKit", "calib"],
+            exclude: ["Fixtures"]
+        ),
+    ]
+)
