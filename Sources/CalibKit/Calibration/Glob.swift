@@ -1,0 +1,13 @@
+import Glibc
+
+/// Shell-style tensor-name patterns (`encoder.*.output`), as `fnmatch(3)` matches them.
+public enum Glob {
+    public static func matches(_ pattern: String, _ name: String) -> Bool {
+        fnmatch(pattern, name, 0) == 0
+    }
+
+    /// True when `patterns` is empty (no filter) or any pattern matches.
+    public static func matchesAny(_ patterns: [String], _ name: String) -> Bool {
+        patterns.isEmpty || patterns.contains { matches($0, name) }
+    }
+}

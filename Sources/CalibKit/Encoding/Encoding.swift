@@ -1,0 +1,43 @@
+/// Scale and offset for one tensor, one value per channel (a single value when per-tensor).
+///
+/// Offsets use AIMET's sign: `q = clamp(rne(x / scale) - offset, qmin, qmax)` and
+/// `x̂ = (q + offset) * scale`; `zeroPoint = -offset` is what PyTorch, ONNX and TensorRT call it.
+public struct Encoding: Sendable, Equatable {
+    public var scheme: QuantScheme
+    /// The channel axis of the tensor the encoding applies to; nil when per-tensor.
+    public var channelAxis: Int?
+    public var scale: [Float]
+    public var offset: [Int]
+    /// The representable range: `scale * (offset + qmin)` and `scale * (offset + qmax)`.
+    public var min: [Float]
+    public var max: [Float]
+
+    public init(scheme: QuantScheme, channelAxis: Int?, scale: [Float], offset: [Int], min: [Float], max: [Float]) {
+        self.scheme = scheme
+        self.channelAxis = channelAxis
+        self.scale = scale
+        self.offset = offset
+        self.min = min
+        self.max = max
+    }
+
+    public var zeroPoint: [Int] { offset.map { -$0 } }
+    public var channelCount: Int { scale.count }
+
+    /// Derives the encoding of observed ranges (one pair per channel) under `scheme`.
+    public init(observedMin: [Float], observedMax: [Float], scheme: QuantScheme, channelAxis: Int?) {
+        precondition(observedMin.count == observedMax.count)
+        var scale = [Float](), offset = [Int](), lo = [Float](), hi = [Float]()
+        scale.reserveCapacity(observedMin.count)
+        offset.reserveCapacity(observedMin.count)
+        let (qmin, qmax) = scheme.quantRange
+        for (xmin, xmax) in zip(observedMin, observedMax) {
+            let (s, o) = EncodingMath.scaleOffset(min: xmin, max: xmax, scheme: scheme)
+            scale.append(s)
+            offset.append(o)
+            lo.append(s * Float(o + qmin))
+            hi.append(s * Float(o + qmax))
+        }
+        self.init(scheme: scheme, channelAxis: channelAxis, scale: scale, offset: offset, min: lo, max: hi)
+    }
+}

@@ -1,0 +1,72 @@
+/// The reference systems' formulas, operation for operation in float32, so results match bit for bit.
+/// Pure functions: no I/O, no state.
+public enum EncodingMath {
+    /// Scale and offset (AIMET sign) of the observed range `[min, max]` of one channel.
+    public static func scaleOffset(min xmin: Float, max xmax: Float, scheme: QuantScheme) -> (scale: Float, offset: Int) {
+        switch scheme.convention {
+        case .aimet: aimet(min: xmin, max: xmax, scheme: scheme, legacy: false)
+        case .aimetLegacy: aimet(min: xmin, max: xmax, scheme: scheme, legacy: true)
+        case .pytorch: pytorch(min: xmin, max: xmax, scheme: scheme)
+        }
+    }
+
+    /// aimet-torch 2.42 `MinMaxEncodingAnalyzer` + `affine.Quantize` (see encoding-math.md).
+    static func aimet(min xmin: Float, max xmax: Float, scheme: QuantScheme, legacy: Bool) -> (scale: Float, offset: Int) {
+        let b = scheme.bitwidth
+        let nInt = (Int64(1) << b) - 1
+        let n = Float(nInt)
+        let posSteps = Float(nInt / 2)  // floor(n/2)
+        let negSteps = Float((nInt + 1) / 2)  // ceil(n/2)
+        let ms = Float(Swift.min(0x1p-23, 0.01 / Double(nInt)))
+        // Unobserved channels (no finite value) count as the zero range: AIMET would see min = max = 0.
+        var mn = Swift.min(xmin.isFinite ? xmin : 0, 0)
+        var mx = Swift.max(xmax.isFinite ? xmax : 0, 0)
+        let adj: Float = (mx - mn) / n < ms ? ms : 0
+        if scheme.symmetric {
+            mx += posSteps * adj
+            mn -= negSteps * adj
+            let extra: Float = nInt == 3 ? 1 : 0
+            let d = Swift.max(mx / (posSteps + extra), -mn / negSteps)
+            mn = -negSteps * d
+            mx = posSteps * d
+        } else {
+            mx += n * adj
+        }
+        let scale = Swift.max(abs((mx - mn) / n), ms)
+        let (qmin, qmax) = scheme.quantRange
+        let offset: Int
+        if scheme.symmetric {
+            offset = legacy ? 0 : -Int((Double(qmin + qmax) / 2).rounded(.toNearestOrEven))
+        } else {
+            let r = Int((mn / scale).rounded(.toNearestOrEven)) - qmin
+            offset = Swift.min(Swift.max(r, -qmax), -qmin)
+        }
+        return (scale, offset)
+    }
+
+    /// torch.ao.quantization `UniformQuantizationObserverBase._calculate_qparams`.
+    static func pytorch(min xmin: Float, max xmax: Float, scheme: QuantScheme) -> (scale: Float, offset: Int) {
+        // Never observed: torch returns scale 1, zero point 0.
+        if xmin == .infinity && xmax == -.infinity { return (1, 0) }
+        let eps: Float = 0x1p-23
+        let (qmin, qmax) = scheme.quantRange
+        let mn = Swift.min(xmin, 0)
+        var mx = Swift.max(xmax, 0)
+        if scheme.symmetric {
+            mx = Swift.max(-mn, mx)
+            let scale = Swift.max(mx / Float(Double(qmax - qmin) / 2), eps)
+            let zp: Int
+            if scheme.signed {
+                zp = 0
+            } else if scheme.bitwidth == 8 {
+                zp = 128  // quint8 without a custom range, even with reduce_range (torch does the same)
+            } else {
+                zp = Int((Double(qmin + qmax) / 2).rounded(.down))
+            }
+            return (scale, -zp)
+        }
+        let scale = Swift.max((mx - mn) / Float(qmax - qmin), eps)
+        let zp = Swift.min(Swift.max(qmin - Int((mn / scale).rounded(.toNearestOrEven)), qmin), qmax)
+        return (scale, -zp)
+    }
+}

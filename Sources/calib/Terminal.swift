@@ -1,0 +1,34 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where output goes and how it may look: tables and colour only for a person at a terminal,
+/// colour never when NO_COLOR is set.
+struct Terminal {
+    let fd: Int32
+
+    static let standardOutput = Terminal(fd: 1)
+    static let standardError = Terminal(fd: 2)
+
+    var isInteractive: Bool { isatty(fd) == 1 }
+
+    var useColor: Bool {
+        isInteractive && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+    }
+
+    func write(_ text: String) {
+        let data = Data(text.utf8)
+        data.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n <= 0 { return }
+                done += n
+            }
+        }
+    }
+
+    func bold(_ s: String) -> String { useColor ? "\u{1B}[1m\(s)\u{1B}[0m" : s }
+    func warn(_ s: String) -> String { useColor ? "\u{1B}[33m\(s)\u{1B}[0m" : s }
+}
