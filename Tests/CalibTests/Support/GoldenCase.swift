@@ -1,0 +1,87 @@
+import Foundation
+@testable import CalibKit
+
+/// One case of Fixtures/golden/cases (copied from ../shared/golden): batches produced and
+/// expected values computed by aimet-torch 2.42.0 or torch 2.15.0 themselves.
+struct GoldenCase: CustomStringConvertible, @unchecked Sendable {
+    let name: String
+    let dir: URL
+    let convention: String
+    let config: [String: Any]
+    let tensors: [String: [String: Any]]
+
+    var description: String { name }
+
+    static let all: [GoldenCase] = {
+        let root = Fixtures.url("golden/cases")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.sorted().map { GoldenCase(name: $0, dir: root.appendingPathComponent($0)) }
+    }()
+
+    static let aimet = all.filter { $0.convention == "aimet" }
+    static let pytorch = all.filter { $0.convention == "pytorch" }
+    static let withNpy = all.filter { FileManager.default.fileExists(atPath: $0.dir.appendingPathComponent("batches_npy").path) }
+
+    init(name: String, dir: URL) {
+        self.name = name
+        self.dir = dir
+        let json = try! JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json"))) as! [String: Any]
+        convention = json["convention"] as! String
+        config = json["config"] as! [String: Any]
+        tensors = json["tensors"] as! [String: [String: Any]]
+    }
+
+    var batchesDir: String { dir.appendingPathComponent("batches").path }
+    var npyDir: String { dir.appendingPathComponent("batches_npy").path }
+
+    /// The run options that reproduce the reference's configuration.
+    var runOptions: RunOptions {
+        var o = RunOptions(session: name)
+        o.channelAxis = config["per_channel_axis"] as? Int
+        if convention == "aimet" {
+            o.convention = .aimet
+            o.bitwidth = config["bitwidth"] as? Int
+            o.symmetric = config["symmetric"] as? Bool
+            o.signed = config["signed"] as? Bool
+            o.observer = ObserverKind(rawValue: config["observer"] as! String)
+        } else {
+            o.convention = .pytorch
+            o.bitwidth = 8
+            o.symmetric = (config["qscheme"] as! String).contains("symmetric")
+            o.signed = (config["dtype"] as! String) == "qint8"
+            o.reduceRange = config["reduce_range"] as? Bool
+            o.observer = ObserverKind(rawValue: config["observer"] as! String)
+            if let c = config["averaging_constant"] as? Double { o.averagingConstant = Float(c) }
+        }
+        return o
+    }
+
+    /// The command-line flags equivalent to `runOptions`.
+    var runFlags: [String] {
+        let o = runOptions
+        var flags = ["--convention", o.convention!.rawValue, "--bitwidth", String(o.bitwidth!)]
+        flags += [o.symmetric! ? "--symmetric" : "--asymmetric", o.signed! ? "--signed" : "--unsigned"]
+        flags += ["--observer", o.observer!.rawValue]
+        if let c = o.averagingConstant { flags += ["--averaging-constant", String(c)] }
+        if let axis = o.channelAxis { flags += ["--per-channel-axis=\(axis)"] }
+        if o.reduceRange == true { flags += ["--reduce-range"] }
+        return flags
+    }
+
+    /// Expected float32 values of `key` for `tensor`: the decimal doubles converted exactly.
+    func floats(_ tensor: String, _ key: String) -> [Float] {
+        Self.floats(tensors[tensor]![key]!)
+    }
+
+    func ints(_ tensor: String, _ key: String) -> [Int] {
+        Self.floats(tensors[tensor]![key]!).map { Int($0) }
+    }
+
+    static func floats(_ value: Any) -> [Float] {
+        if let array = value as? [Any] { return array.map { Float(($0 as! NSNumber).doubleValue) } }
+        return [Float((value as! NSNumber).doubleValue)]
+    }
+}
+
+/// Bitwise float32 equality for arrays: -0 and 0 differ, NaN equals NaN of the same payload.
+func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
