@@ -26,6 +26,7 @@ extension Calib {
         var averagingConstant: Float?
 
         @Option(
+            parsing: .unconditional,  // so that "-1" is read as a value, not a flag
             help: ArgumentHelp("Keep per-channel ranges along this axis (negative counts from the end).", valueName: "axis"),
             transform: { s in
                 guard let v = Int(s) else { throw ValidationError("--per-channel-axis takes an integer, got '\(s)'") }

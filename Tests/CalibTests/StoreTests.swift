@@ -1,0 +1,127 @@
+import Foundation
+import GRDB
+import Testing
+@testable import CalibKit
+
+@Suite struct StoreTests {
+    /// Migration names are append-only: renaming an applied one would run it again. This pins the list.
+    @Test func migrationListIsPinned() throws {
+        #expect(Schema.migrationNames == ["0001_initial"])
+        let store = try CalibStore()
+        #expect(try store.appliedMigrations() == ["0001_initial"])
+    }
+
+    @Test func fileDatabaseUsesWALAndRecordsChecksums() throws {
+        let dir = TemporaryDirectory()
+        let store = try CalibStore(path: dir.path("a.sqlite"))
+        try store.writer.read { db in
+            #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
+            #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == 1)
+            let rows = try Row.fetchAll(db, sql: "SELECT name, checksum FROM calib_migrations")
+            #expect(rows.count == 1)
+            #expect(rows[0]["checksum"] as String == Schema.checksum(embeddedSQL("0001_initial")))
+        }
+    }
+
+    @Test func newerSchemaIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path("future.sqlite")
+        do {
+            let store = try CalibStore(path: path)
+            try store.writer.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('0002_from_the_future')")
+            }
+        }
+        #expect {
+            try CalibStore(path: path)
+        } throws: { error in
+            guard case StoreError.newerSchema(_, let unknown) = error else { return false }
+            return unknown == ["0002_from_the_future"]
+        }
+        #expect(throws: StoreError.self) { try CalibStore(path: path, readOnly: true) }
+        let cli = try CLI.run(["sessions", "--db", path])
+        #expect(cli.status != 0)
+        #expect(cli.stderr.contains("written by a newer calib"), "\(cli.stderr)")
+    }
+
+    @Test func editedMigrationIsDetected() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path("edited.sqlite")
+        do {
+            let store = try CalibStore(path: path)
+            try store.writer.write { db in try db.execute(sql: "UPDATE calib_migrations SET checksum = 'x'") }
+        }
+        #expect {
+            try CalibStore(path: path)
+        } throws: { error in
+            guard case StoreError.migrationChanged("0001_initial") = error else { return false }
+            return true
+        }
+    }
+
+    @Test func readOnlyOpenDoesNotCreateADatabase() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path("absent.sqlite")
+        #expect(throws: StoreError.self) { try CalibStore(path: path, readOnly: true) }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func statisticsAndEncodingsRoundTripExactly() throws {
+        let store = try CalibStore()
+        let observer = ObserverConfig(kind: .ema, averagingConstant: 0.25, channelAxis: 1)
+        let scheme = QuantScheme(bitwidth: 4, symmetric: true)
+        let session = try store.createSession(name: "x", observer: observer, scheme: scheme, model: "m")
+        var stats = TensorStats(observer: observer, channels: 3)
+        stats.accumulate(BatchRange(min: [-1, .infinity, -0.1], max: [1, -.infinity, 3.3], elements: 30, nonfinite: 2))
+        let record = TensorRecord(id: 0, name: "t", dtype: .float16, shape: [2, 3, 5], channelAxis: 1, channels: 3)
+        let batch = BatchRecord(seq: 0, source: "b", sha256: "ab", tensors: 1, elements: 30, bytes: 60, addedAt: "now")
+        try store.commit(BatchCommit(batch: batch, tensors: [(record, stats, true)]), session: session, expectedBatches: 0)
+        let reports = try store.reports(session: session.id)
+        #expect(reports.count == 1)
+        #expect(reports[0].stats == stats)
+        #expect(reports[0].encoding == stats.encoding(scheme, channelAxis: 1))
+        #expect(reports[0].tensor.shape == [2, 3, 5])
+        #expect(reports[0].tensor.dtype == .float16)
+        // A stale writer (expecting 0 batches when there is 1) is refused, not merged.
+        #expect(throws: StoreError.self) {
+            try store.commit(BatchCommit(batch: batch, tensors: [(record, stats, false)]), session: session, expectedBatches: 0)
+        }
+    }
+
+    @Test func resumingGivesTheSameResultAsOneRun() throws {
+        let batches = Fixtures.path("golden/cases/torch_ema_quint8_affine/batches")
+        let files = try FileManager.default.contentsOfDirectory(atPath: batches).sorted().map { batches + "/" + $0 }
+        let options = RunOptions(session: "ema", observer: .ema, convention: .pytorch)
+        let whole = try CalibStore()
+        _ = try CalibrationRunner(store: whole, options: options).run(try BatchReader(inputs: files))
+        let pieces = try CalibStore()
+        _ = try CalibrationRunner(store: pieces, options: options).run(try BatchReader(inputs: Array(files[..<2])))
+        // The resumed run repeats the first batches (skipped) and adds the rest; EMA order is kept.
+        let resumed = try CalibrationRunner(store: pieces, options: RunOptions(session: "ema")).run(try BatchReader(inputs: files))
+        #expect(resumed.added == 3 && resumed.skipped == 2)
+        let a = try whole.reports(session: whole.requireSession("ema").id)
+        let b = try pieces.reports(session: pieces.requireSession("ema").id)
+        #expect(a == b)
+        #expect(a[0].stats.batches == 5)
+    }
+
+    @Test func changingTheSchemeReDerivesEveryEncoding() throws {
+        let store = try CalibStore()
+        let input = Fixtures.path("golden/cases/aimet_multibatch_sym_signed_4/batches")
+        _ = try CalibrationRunner(store: store, options: RunOptions(session: "s")).run(try BatchReader(inputs: [input]))
+        // A later run with new encoding flags (and nothing new to observe) re-derives the stored encodings.
+        let options = RunOptions(session: "s", bitwidth: 4, symmetric: true)
+        let summary = try CalibrationRunner(store: store, options: options).run(try BatchReader(inputs: [input]))
+        #expect(summary.added == 0)
+        let golden = GoldenCase.all.first { $0.name == "aimet_multibatch_sym_signed_4" }!
+        for r in try store.reports(session: store.requireSession("s").id) {
+            #expect(bits(r.encoding.scale) == bits(golden.floats(r.tensor.name, "scale")))
+            #expect(r.encoding.scheme == QuantScheme(bitwidth: 4, symmetric: true))
+        }
+    }
+
+    func embeddedSQL(_ name: String) -> String {
+        try! String(contentsOf: Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("migrations/\(name).sql"), encoding: .utf8)
+    }
+}
