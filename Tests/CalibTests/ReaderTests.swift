@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Testing
 
@@ -81,6 +80,16 @@ import Glibc
         #expect(batches.map { $0.tensors.flatMap { $0.floatValues() } } == [[1, 2], [1, 2, 2, 4], [3, 6], [4, 8], [5, 10]])
     }
 
+    @Test func symbolicLinksBackUpTheTreeAreNotFollowed() throws {
+        let dir = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.path("root/sub"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixtures.path("readers/tree/a.safetensors"), toPath: dir.path("root/sub/a.safetensors"))
+        try FileManager.default.createSymbolicLink(atPath: dir.path("root/sub/up"), withDestinationPath: "..")
+        try FileManager.default.createSymbolicLink(atPath: dir.path("root/self"), withDestinationPath: ".")
+        let batches = try Reader.read([dir.path("root")])
+        #expect(batches.map(\.source) == [dir.path("root/sub/a.safetensors")])
+    }
+
     @Test func inputsAreReadInTheGivenOrder() throws {
         let batches = try Reader.read([
             Fixtures.path("readers/npy/i4.npy"), Fixtures.path("readers/tree/b"), Fixtures.path("readers/npy/f2.npy"),
@@ -90,18 +99,17 @@ import Glibc
 
     @Test func filesAreReadOnlyWhenTheirTurnComes() throws {
         let dir = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: dir.path("in"), withIntermediateDirectories: true)
-        for name in ["1.npy", "2.npy"] {
-            try FileManager.default.copyItem(atPath: Fixtures.path("readers/npy/i4.npy"), toPath: dir.path("in/\(name).tmp"))
+        for name in ["1.npy", "2.npy", "3.npy"] {
+            try FileManager.default.copyItem(atPath: Fixtures.path("readers/npy/i4.npy"), toPath: dir.path(name))
         }
-        try FileManager.default.moveItem(atPath: dir.path("in/1.npy.tmp"), toPath: dir.path("in/1.npy"))
-        try FileManager.default.moveItem(atPath: dir.path("in/2.npy.tmp"), toPath: dir.path("in/2.npy"))
-        let reader = try BatchReader(inputs: [dir.path("in/1.npy"), dir.path("in/2.npy")])
-        // Corrupting the second file after listing is seen only when it is reached.
-        try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir.path("in/2.npy")))
+        let reader = try BatchReader(inputs: [dir.path("1.npy"), dir.path("2.npy"), dir.path("3.npy")])
+        // Corrupting the second file after listing is seen only when it is reached, and the
+        // reader then moves on to the third.
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir.path("2.npy")))
         #expect(try reader.next()?.tensors[0].floatValues() == [-7, 0, 123456, -2147483648])
         let error = try #require(inputError { _ = try reader.next() })
-        #expect(error.file == dir.path("in/2.npy"))
+        #expect(error.file == dir.path("2.npy"))
+        #expect(try reader.next()?.source == dir.path("3.npy"))
         #expect(try reader.next() == nil)
     }
 
@@ -145,10 +153,17 @@ import Glibc
     @Test(arguments: [3, 8, 20, 75])
     func stdinCutMidFrameNamesTheFrame(keep: Int) throws {
         let frame = Safetensors.file(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: floats([1, 2, 3, 4]))
-        #expect(frame.count == 8 + 56 + 16)
+        #expect(frame.count == 8 + 55 + 16)
         let error = try #require(inputError { _ = try Reader.stdin(frame + frame.prefix(keep)) })
         #expect(error.file == "stdin#1")
         #expect(error.reason.hasPrefix("stream ends mid-frame"))
+    }
+
+    @Test func stdinRefusesAFrameLargerThanMemory() throws {
+        let huge = Safetensors.file(#"{"a":{"dtype":"F32","shape":[1099511627776],"data_offsets":[0,4398046511104]}}"#, data: [])
+        let error = try #require(inputError { _ = try Reader.stdin(huge) })
+        #expect(error.file == "stdin#0")
+        #expect(error.reason.hasPrefix("frame of 4398046511190 bytes is larger than this machine's memory"))
     }
 
     @Test func stdinRejectsABadFrame() throws {
@@ -210,7 +225,7 @@ import Glibc
                 .init(label: "empty file", bytes: [], tensor: nil, reason: "file is 0 bytes, shorter than the 8-byte header length"),
                 .init(label: "5 bytes", bytes: [1, 0, 0, 0, 0], tensor: nil, reason: "shorter than the 8-byte header length"),
                 .init(label: "truncated header", bytes: Array(valid.prefix(30)), tensor: nil,
-                      reason: "header length 56 runs past the end of the file (22 bytes follow the length): truncated"),
+                      reason: "header length 55 runs past the end of the file (22 bytes follow the length): truncated"),
                 .init(label: "absurd header length", bytes: le64(1 << 40) + Array("{}".utf8), tensor: nil,
                       reason: "header length 1099511627776 is absurd (over 100 MB)"),
                 .init(label: "not UTF-8", bytes: le64(3) + [0x7B, 0xFF, 0x7D], tensor: nil, reason: "header is not valid UTF-8"),
@@ -277,7 +292,7 @@ import Glibc
         let path = dir.path("x.npy")
         try Data(bad.bytes).write(to: URL(fileURLWithPath: path))
         let error = try #require(inputError { _ = try Reader.read([path]) })
-        #expect(error == InputError(file: path, error.reason))
+        #expect(error == InputError(file: path, tensor: bad.tensor, error.reason))
         #expect(error.reason.contains(bad.reason), "\(error)")
     }
 
@@ -285,6 +300,8 @@ import Glibc
         let label: String
         let bytes: [UInt8]
         let reason: String
+        /// Preamble errors are about the file; header and data errors name the tensor (the stem).
+        var tensor: String? = "x"
         var testDescription: String { label }
 
         static let all: [NpyCase] = {
@@ -292,12 +309,12 @@ import Glibc
                 Npy.file("{'descr': \(descr), 'fortran_order': False, 'shape': \(shape), }", data: data)
             }
             return [
-                .init(label: "empty file", bytes: [], reason: "not an npy file"),
-                .init(label: "not npy", bytes: Array("PK\u{3}\u{4} this is a zip, not an array".utf8), reason: "not an npy file"),
+                .init(label: "empty file", bytes: [], reason: "not an npy file", tensor: nil),
+                .init(label: "not npy", bytes: Array("PK\u{3}\u{4} this is a zip, not an array".utf8), reason: "not an npy file", tensor: nil),
                 .init(label: "version 4.0", bytes: Npy.file("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", version: 4, data: floats([1, 2])),
-                      reason: "unsupported npy version 4.0 (supported: 1.0, 2.0, 3.0)"),
-                .init(label: "preamble cut", bytes: Array(npy("'<f4'").prefix(9)), reason: "truncated: the file ends inside the npy preamble"),
-                .init(label: "header past end", bytes: Array(npy("'<f4'").prefix(40)), reason: "header length 118 runs past the end of the file (30 bytes follow): truncated"),
+                      reason: "unsupported npy version 4.0 (supported: 1.0, 2.0, 3.0)", tensor: nil),
+                .init(label: "preamble cut", bytes: Array(npy("'<f4'").prefix(9)), reason: "truncated: the file ends inside the npy preamble", tensor: nil),
+                .init(label: "header past end", bytes: Array(npy("'<f4'").prefix(40)), reason: "header length 118 runs past the end of the file (30 bytes follow): truncated", tensor: nil),
                 .init(label: "complex64", bytes: npy("'<c8'", data: floats([1, 2, 3, 4])), reason: "complex dtype '<c8' is not supported"),
                 .init(label: "complex128", bytes: npy("'<c16'", data: floats([1, 2, 3, 4, 5, 6, 7, 8])), reason: "complex dtype '<c16' is not supported"),
                 .init(label: "object", bytes: npy("'|O'"), reason: "object dtype '|O' is not supported"),
@@ -346,6 +363,7 @@ import Glibc
             .write(to: URL(fileURLWithPath: dir.path("batch/b.npy")))
         let error = try #require(inputError { _ = try Reader.read([dir.path("batch")]) })
         #expect(error.file == dir.path("batch/b.npy"))
+        #expect(error.tensor == "b")
         #expect(error.reason.hasPrefix("complex dtype '<c8'"))
     }
 
@@ -405,11 +423,6 @@ import Glibc
                   reason: "refusing: looks like a zip bomb (72 compressed bytes declared to inflate to 72001)") {
                       $0.patchCentral(member: 3, at: 24, le32(72001))
                   },
-            .init(label: "zip bomb size", fixture: "npz/deflated.npz", tensor: "weights",
-                  reason: "refusing: looks like a zip bomb") { zip in
-                      zip.patchCentral(member: 0, at: 20, le32(0xFFFF_FFFF))
-                      zip.patchCentral(member: 0, at: 24, le32(0xFFFF_FFFF))
-                  },
             .init(label: "encrypted", fixture: "npz/stored.npz", tensor: "weights",
                   reason: "the member is encrypted") { $0.patchCentral(member: 0, at: 8, le16(1)) },
             .init(label: "method 12", fixture: "npz/stored.npz", tensor: "counts",
@@ -424,15 +437,6 @@ import Glibc
                   reason: "member data [") { zip in
                       zip.patchCentral(member: 3, at: 20, le32(100_000))
                       zip.patchCentral(member: 3, at: 24, le32(100_000))
-                  },
-            .init(label: "duplicate member", fixture: "npz/stored.npz", tensor: "weights",
-                  reason: "duplicate member 'weights.npy' in the archive") { zip in
-                      // "counts.npy" and "weights.npy" differ in length, so rename "half.npy" to ... no:
-                      // rename member 1 ("counts.npy", 10 bytes) to a 10-byte twin of member 0's prefix.
-                      zip.renameCentral(member: 1, to: "weights.np")
-                      zip.renameCentral(member: 2, to: "weight.n")
-                      zip.renameCentral(member: 3, to: "weights.n")
-                      _ = zip
                   },
             .init(label: "not npy", fixture: "npz/stored.npz", tensor: "zeros.txt",
                   reason: "member 'zeros.txt' is not a .npy file") { $0.renameCentral(member: 3, to: "zeros.txt") },
@@ -451,7 +455,7 @@ import Glibc
     @Test func npzDuplicateMembersAreRejected() throws {
         let member = Npy.file("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", data: floats([1]))
         let zip = Zip.build([("a.npy", member), ("b.npy", member), ("a.npy", member)])
-        let error = try #require(inputError { try writeAndRead(zip, name: "dup.npz") })
+        let error = try #require(inputError { _ = try writeAndRead(zip, name: "dup.npz") })
         #expect(error.tensor == "a")
         #expect(error.reason == "duplicate member 'a.npy' in the archive")
     }
@@ -471,13 +475,20 @@ import Glibc
     @Test func npzWithZip64RecordsIsRead() throws {
         let a = Npy.file("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", data: floats([1, -1]))
         let b = Npy.file("{'descr': '>i2', 'fortran_order': False, 'shape': (3,), }", data: [0xFF, 0xFE, 0, 5, 1, 0])
-        let batch = try only(writeAndRead(Zip.build([("a.npy", a), ("dir/b.npy", b)], zip64: true), name: "z64.npz"))
+        let batch = try writeAndRead(Zip.build([("a.npy", a), ("dir/b.npy", b)], zip64: true), name: "z64.npz")
         #expect(batch.tensors.map(\.name) == ["a", "dir/b"])
         #expect(batch.tensors.map { $0.floatValues() } == [[1, -1], [-2, 5, 256]])
     }
 
+    @Test func npzDeclaringOver16GiBIsRefusedBeforeInflating() throws {
+        let zip = Zip.build([("big.npy", [UInt8](repeating: 0, count: 20_000_000))], zip64: true, method: 8, declaredSize: 17 << 30)
+        let error = try #require(inputError { _ = try writeAndRead(zip, name: "big.npz") })
+        #expect(error.tensor == "big")
+        #expect(error.reason == "refusing: looks like a zip bomb (20000000 compressed bytes declared to inflate to 18253611008)")
+    }
+
     @Test func npzWithoutMembersIsRejected() throws {
-        let error = try #require(inputError { try writeAndRead(Zip.build([]), name: "none.npz") })
+        let error = try #require(inputError { _ = try writeAndRead(Zip.build([]), name: "none.npz") })
         #expect(error.reason == "the archive contains no tensors")
     }
 
@@ -538,7 +549,7 @@ private enum Reader {
 
 /// The tensors expected.json says a batch source holds.
 private enum Expected {
-    static let document: [String: Any] = {
+    nonisolated(unsafe) static let document: [String: Any] = {
         let data = try! Data(contentsOf: Fixtures.url("readers/expected.json"))
         return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
     }()
@@ -591,7 +602,9 @@ struct Zip: Sendable {
     var bytes: [UInt8]
 
     /// Stored members; `zip64` writes saturated sizes and offsets with zip64 extra fields and end records.
-    static func build(_ members: [(String, [UInt8])], zip64: Bool = false) -> [UInt8] {
+    static func build(
+        _ members: [(String, [UInt8])], zip64: Bool = false, method: UInt16 = 0, declaredSize: UInt64? = nil
+    ) -> [UInt8] {
         var out: [UInt8] = []
         var central: [UInt8] = []
         for (name, data) in members {
@@ -599,11 +612,12 @@ struct Zip: Sendable {
             let crc = data.withUnsafeBytes { NpzArchive.crc32(of: $0) }
             let nameBytes = Array(name.utf8)
             let size32 = zip64 ? 0xFFFF_FFFF : UInt32(data.count)
-            let localExtra = zip64 ? le16(1) + le16(16) + le64(UInt64(data.count)) + le64(UInt64(data.count)) : []
-            out += le32(0x0403_4b50) + le16(45) + le16(0) + le16(0) + le32(0) + le32(crc) + le32(size32) + le32(size32)
+            let uncompressed = declaredSize ?? UInt64(data.count)
+            let localExtra = zip64 ? le16(1) + le16(16) + le64(uncompressed) + le64(UInt64(data.count)) : []
+            out += le32(0x0403_4b50) + le16(45) + le16(0) + le16(method) + le32(0) + le32(crc) + le32(size32) + le32(size32)
             out += le16(UInt16(nameBytes.count)) + le16(UInt16(localExtra.count)) + nameBytes + localExtra + data
-            let centralExtra = zip64 ? le16(1) + le16(24) + le64(UInt64(data.count)) + le64(UInt64(data.count)) + le64(UInt64(offset)) : []
-            central += le32(0x0201_4b50) + le16(45) + le16(45) + le16(0) + le16(0) + le32(0) + le32(crc)
+            let centralExtra = zip64 ? le16(1) + le16(24) + le64(uncompressed) + le64(UInt64(data.count)) + le64(UInt64(offset)) : []
+            central += le32(0x0201_4b50) + le16(45) + le16(45) + le16(0) + le16(method) + le32(0) + le32(crc)
             central += le32(size32) + le32(size32) + le16(UInt16(nameBytes.count)) + le16(UInt16(centralExtra.count)) + le16(0)
             central += le16(0) + le16(0) + le32(0) + le32(zip64 ? 0xFFFF_FFFF : UInt32(offset)) + nameBytes + centralExtra
         }
@@ -699,7 +713,7 @@ private func only(_ batches: [Batch], sourceLocation: SourceLocation = #_sourceL
     return try #require(batches.first, sourceLocation: sourceLocation)
 }
 
-private func sha256(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
+private func sha256(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { ContentHasher.hash($0) } }
 private func floats(_ values: [Float]) -> [UInt8] { values.flatMap { le32($0.bitPattern) } }
 private func le16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
 private func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
