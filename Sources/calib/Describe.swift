@@ -13,6 +13,16 @@ enum Describe {
             + (s.reduceRange ? " reduce-range" : "")
     }
 
+    static func override(_ o: SettingsOverride) -> String {
+        var parts: [String] = []
+        if let c = o.convention { parts.append("--convention \(c.rawValue)") }
+        if let b = o.bitwidth { parts.append("--bitwidth \(b)") }
+        if let s = o.symmetric { parts.append(s ? "--symmetric" : "--asymmetric") }
+        if let s = o.signed { parts.append(s ? "--signed" : "--unsigned") }
+        if o.reduceRange == true { parts.append("--reduce-range") }
+        return parts.joined(separator: " ")
+    }
+
     static func number(_ f: Float) -> String {
         f.isFinite ? String(format: "%.6g", Double(f)) : (f.isNaN ? "nan" : (f > 0 ? "inf" : "-inf"))
     }
@@ -45,6 +55,7 @@ enum SessionJSON {
             ("reduce_range", .bool(s.scheme.reduceRange)), ("tool_version", .string(s.toolVersion)),
             ("model", s.model.map(JSONValue.string) ?? .null), ("dataset", s.dataset.map(JSONValue.string) ?? .null),
             ("notes", s.notes.map(JSONValue.string) ?? .null),
+            ("origin", .string(s.origin.rawValue)), ("imported_from", s.importedFrom.map(JSONValue.string) ?? .null),
         ]
     }
 

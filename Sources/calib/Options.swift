@@ -16,17 +16,49 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
+/// The encoding settings, shared by `run`, `show`, `export` and `derive`. Given to `show`/`export`,
+/// they re-derive from the stored statistics without re-running.
+struct EncodingOptions: ParsableArguments {
+    @Option(help: "Bitwidth: 2-16 (32 with aimet; 4, 8, 16 with onnxruntime; 8 with tensorrt).")
+    var bitwidth: Int?
+
+    @Flag(help: "Symmetric or asymmetric encodings (default: asymmetric activations, symmetric params).")
+    var symmetry: Symmetry?
+
+    @Flag(help: "Signed or unsigned grid (default: unsigned when asymmetric, signed when symmetric).")
+    var signedness: Signedness?
+
+    @Option(help: "Convention: aimet (default), aimet-legacy, pytorch, onnxruntime or tensorrt.")
+    var convention: Convention?
+
+    @Flag(help: "Reduced range (pytorch, onnxruntime): one bit less.")
+    var reduceRange = false
+
+    enum Symmetry: String, EnumerableFlag { case symmetric, asymmetric }
+    enum Signedness: String, EnumerableFlag { case signed, unsigned }
+
+    var override: SettingsOverride {
+        SettingsOverride(
+            convention: convention, bitwidth: bitwidth, symmetric: symmetry.map { $0 == .symmetric },
+            signed: signedness.map { $0 == .signed }, reduceRange: reduceRange ? true : nil)
+    }
+}
+
 extension Convention: ExpressibleByArgument {}
 extension ObserverKind: ExpressibleByArgument {}
+extension TensorRole: ExpressibleByArgument {}
+extension NonFinitePolicy: ExpressibleByArgument {}
 
-/// Runs `body`, printing any error as `calib: error: …` on stderr and exiting 1.
-func reportingErrors(_ body: () throws -> Void) throws {
+/// Runs `body`, printing any error as `calib: error: …` on stderr and exiting with `status`.
+func reportingErrors(status: Int32 = 1, _ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as ExitCode {
         throw error
+    } catch let error as ValidationError {
+        throw error
     } catch {
         Terminal.standardError.write("calib: error: \(error)\n")
-        throw ExitCode.failure
+        throw ExitCode(status)
     }
 }

@@ -34,23 +34,22 @@ extension Calib {
             })
         var perChannelAxis: Int?
 
-        @Option(help: "Bitwidth: 2-16, or 32 with the aimet convention. Default 8.")
-        var bitwidth: Int?
+        @Flag(help: "Keep one range per tensor (the default for activations; params default to axis 0).")
+        var perTensor = false
 
-        @Flag(help: "Symmetric or asymmetric (default) encodings.")
-        var symmetry: Symmetry?
-
-        @Flag(help: "Signed or unsigned grid. Default: unsigned when asymmetric, signed when symmetric.")
-        var signedness: Signedness?
-
-        @Option(help: "Convention: aimet (default), aimet-legacy or pytorch.")
-        var convention: Convention?
-
-        @Flag(help: "PyTorch reduce_range: one bit less of range.")
-        var reduceRange = false
+        @OptionGroup var encoding: EncodingOptions
 
         @Option(name: .customLong("tensor"), help: ArgumentHelp("Observe only tensors matching this glob (repeatable).", valueName: "glob"))
         var tensors: [String] = []
+
+        @Option(help: "Mark the tensors this run reads as activations (default) or params (weights: symmetric, signed, per-channel axis 0 unless told otherwise).")
+        var role: TensorRole?
+
+        @Option(help: ArgumentHelp("JSON file mapping tensor-name globs to settings (see README).", valueName: "file"))
+        var config: String?
+
+        @Option(help: "NaN/Inf values: ignore (leave out of the ranges and count them) or error (reject the batch).")
+        var nonfinite: NonFinitePolicy = .ignore
 
         @Option(help: "Model this calibration is for.") var model: String?
         @Option(help: "Dataset the batches come from.") var dataset: String?
@@ -59,17 +58,19 @@ extension Calib {
         @Argument(help: ArgumentHelp("Batch files or directories, or '-' for stdin.", valueName: "input"))
         var inputs: [String]
 
-        enum Symmetry: String, EnumerableFlag { case symmetric, asymmetric }
-        enum Signedness: String, EnumerableFlag { case signed, unsigned }
-
         func run() throws {
             try reportingErrors {
+                var settings = encoding.override
+                settings.role = role
+                settings.observer = observer
+                settings.averagingConstant = averagingConstant
+                if perTensor && perChannelAxis != nil {
+                    throw ValidationError("--per-tensor and --per-channel-axis exclude each other")
+                }
+                settings.granularity = perTensor ? .perTensor : perChannelAxis.map { .axis($0) }
                 let options = RunOptions(
-                    session: session, observer: observer, averagingConstant: averagingConstant,
-                    channelAxis: perChannelAxis, convention: convention, bitwidth: bitwidth,
-                    symmetric: symmetry.map { $0 == .symmetric }, signed: signedness.map { $0 == .signed },
-                    reduceRange: reduceRange ? true : nil, tensorFilter: tensors, model: model, dataset: dataset,
-                    note: note)
+                    session: session, settings: settings, config: try config.map(CalibrationConfig.load) ?? CalibrationConfig(),
+                    tensorFilter: tensors, nonfinite: nonfinite, model: model, dataset: dataset, note: note)
                 let store = try database.open(readOnly: false)
                 let reader = try BatchReader(inputs: inputs)
                 let err = Terminal.standardError
@@ -78,9 +79,17 @@ extension Calib {
                     switch event {
                     case .committed(let batch):
                         progress.update(batch)
-                    case .skippedDuplicate(let source, let existing):
+                    case .skippedDuplicate(let source, let existing, let unobserved):
                         progress.clear()
                         err.write(err.warn("skipped \(source): same content as batch #\(existing.seq) (\(existing.source))") + "\n")
+                        if !unobserved.isEmpty {
+                            err.write(err.warn(
+                                "  it holds tensors this session never observed (\(unobserved.joined(separator: ", "))); "
+                                    + "a stored batch is not read again: calibrate them into a new session") + "\n")
+                        }
+                    case .rederived(let names):
+                        progress.clear()
+                        err.write("re-derived the encodings of \(names.count) tensor\(names.count == 1 ? "" : "s") with this run's settings\n")
                     }
                 }
                 progress.clear()

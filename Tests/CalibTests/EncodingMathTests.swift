@@ -16,8 +16,11 @@ import Testing
     @Test func defaultsFollowAIMET() {
         #expect(QuantScheme(symmetric: false).signed == false)
         #expect(QuantScheme(symmetric: true).signed == true)
-        #expect(RunOptions(session: "x", symmetric: true).scheme(over: QuantScheme()).signed == true)
-        #expect(RunOptions(session: "x", symmetric: true, signed: false).scheme(over: QuantScheme()).signed == false)
+        #expect(SettingsOverride(symmetric: true).appliedScheme(to: QuantScheme()).signed == true)
+        #expect(SettingsOverride(symmetric: true, signed: false).appliedScheme(to: QuantScheme()).signed == false)
+        #expect(TensorSettings.defaults(for: .param).observer.channelAxis == 0)
+        #expect(TensorSettings.defaults(for: .param).scheme == QuantScheme(symmetric: true, signed: true))
+        #expect(TensorSettings.defaults(for: .activation).scheme == QuantScheme(symmetric: false, signed: false))
     }
 
     @Test func bitwidthLimits() {

@@ -16,8 +16,8 @@ import Testing
         let reports = try Self.calibrate(golden, inputs: [golden.batchesDir])
         #expect(Set(reports.keys) == Set(golden.tensors.keys))
         for (name, r) in reports {
-            #expect(bits(r.stats.min) == bits(golden.floats(name, "observed_min")), "\(name) observed_min")
-            #expect(bits(r.stats.max) == bits(golden.floats(name, "observed_max")), "\(name) observed_max")
+            #expect(bits(r.stats!.min) == bits(golden.floats(name, "observed_min")), "\(name) observed_min")
+            #expect(bits(r.stats!.max) == bits(golden.floats(name, "observed_max")), "\(name) observed_max")
             #expect(bits(r.encoding.scale) == bits(golden.floats(name, "scale")), "\(name) scale")
             #expect(r.encoding.offset == golden.ints(name, "offset"), "\(name) offset")
             #expect(bits(r.encoding.min) == bits(golden.floats(name, "min")), "\(name) min")
@@ -43,8 +43,8 @@ import Testing
         let reports = try Self.calibrate(golden, inputs: [golden.batchesDir])
         #expect(Set(reports.keys) == Set(golden.tensors.keys))
         for (name, r) in reports {
-            #expect(bits(r.stats.min) == bits(golden.floats(name, "min")), "\(name) min")
-            #expect(bits(r.stats.max) == bits(golden.floats(name, "max")), "\(name) max")
+            #expect(bits(r.stats!.min) == bits(golden.floats(name, "min")), "\(name) min")
+            #expect(bits(r.stats!.max) == bits(golden.floats(name, "max")), "\(name) max")
             #expect(bits(r.encoding.scale) == bits(golden.floats(name, "scale")), "\(name) scale")
             #expect(r.encoding.zeroPoint == golden.ints(name, "zero_point"), "\(name) zero_point")
             let (qmin, qmax) = r.encoding.scheme.quantRange

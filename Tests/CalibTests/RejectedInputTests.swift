@@ -97,8 +97,8 @@ import Testing
         let (db, before) = try Self.seededStore(dir)
         let result = try CLI.run(["run", "--db", db, "--session", "s", "--observer", "ema", Self.good])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("--observer ema (stored: minmax)"), "\(result.stderr)")
-        #expect(result.stderr.contains("new session"))
+        #expect(result.stderr.contains("tensor 'layer1.out'") && result.stderr.contains("observer ema (stored: minmax)"), "\(result.stderr)")
+        #expect(result.stderr.contains("new session (--session s-2)"))
         #expect(try Snapshot(db) == before)
     }
 

@@ -10,7 +10,11 @@ public final class CalibrationRunner {
         /// A batch was folded in and committed.
         case committed(BatchRecord)
         /// A batch whose content the session already holds; it was not counted again.
-        case skippedDuplicate(source: String, existing: BatchRecord)
+        /// `unobserved`: tensors of the batch this session has never observed (e.g. the batch was stored
+        /// by a run with another `--tensor` filter); they stay unobserved.
+        case skippedDuplicate(source: String, existing: BatchRecord, unobserved: [String])
+        /// Stored tensors whose encoding settings this run changed; re-derived from their statistics.
+        case rederived([String])
     }
 
     public struct Summary: Sendable, Equatable {
@@ -23,6 +27,14 @@ public final class CalibrationRunner {
         public var seconds: Double
     }
 
+    /// A tensor as the run tracks it: what the store holds after the last commit.
+    struct TensorState {
+        var record: TensorRecord
+        var stats: TensorStats
+        var scheme: QuantScheme
+        var settings: TensorSettings { TensorSettings(role: record.role, observer: stats.observer, scheme: scheme) }
+    }
+
     let store: CalibStore
     let options: RunOptions
 
@@ -31,43 +43,19 @@ public final class CalibrationRunner {
         self.options = options
     }
 
-    /// Opens (or creates) the session, checking that this run's settings can be mixed with it.
+    /// Opens (or creates) the session.
     public func prepareSession() throws -> Session {
         let o = options
-        guard var session = try store.session(named: o.session) else {
-            let observer = ObserverConfig(
-                kind: o.observer ?? .minmax, averagingConstant: o.averagingConstant ?? 0.01, channelAxis: o.channelAxis)
-            let scheme = o.scheme(over: QuantScheme())
-            try scheme.validate()
-            try Self.validate(observer)
+        let activationDefaults = o.settings.applied(to: .defaults(for: .activation))
+        guard let session = try store.session(named: o.session) else {
+            try Self.validate(activationDefaults)
             return try store.createSession(
-                name: o.session, observer: observer, tensorFilter: o.tensorFilter, scheme: scheme,
-                model: o.model, dataset: o.dataset, notes: o.note)
+                name: o.session, observer: activationDefaults.observer, tensorFilter: o.tensorFilter,
+                scheme: activationDefaults.scheme, model: o.model, dataset: o.dataset, notes: o.note)
         }
-        var differences: [String] = []
-        if let kind = o.observer, kind != session.observer.kind {
-            differences.append("--observer \(kind.rawValue) (stored: \(session.observer.kind.rawValue))")
-        }
-        if let c = o.averagingConstant, session.observer.kind == .ema || o.observer == .ema, c != session.observer.averagingConstant {
-            differences.append("--averaging-constant \(c) (stored: \(session.observer.averagingConstant))")
-        }
-        if let axis = o.channelAxis, axis != session.observer.channelAxis {
-            differences.append("--per-channel-axis \(axis) (stored: \(session.observer.channelAxis.map(String.init) ?? "per-tensor"))")
-        }
-        if !o.tensorFilter.isEmpty, o.tensorFilter != session.tensorFilter {
-            differences.append("--tensor \(o.tensorFilter.joined(separator: " ")) (stored: \(session.tensorFilter.isEmpty ? "all tensors" : session.tensorFilter.joined(separator: " ")))")
-        }
-        if !differences.isEmpty {
+        if session.origin == .imported {
             throw StoreError.incompatible(
-                session: session.name, tensor: nil,
-                "this run's statistics settings differ from the session's: \(differences.joined(separator: "; ")). "
-                    + "Statistics observed differently cannot be mixed; start a new session with another --session name")
-        }
-        let scheme = o.scheme(over: session.scheme)
-        try scheme.validate()
-        if scheme != session.scheme {
-            try store.setScheme(scheme, session: session.id)
-            session.scheme = scheme
+                session: session.name, tensor: nil, "is an imported session; calibrate into a new session instead")
         }
         if o.model != nil || o.dataset != nil || o.note != nil {
             try store.updateSession(session.name, model: o.model, dataset: o.dataset, notes: o.note)
@@ -79,23 +67,39 @@ public final class CalibrationRunner {
     public func run(_ reader: BatchReader, onEvent: (Event) -> Void = { _ in }) throws -> Summary {
         let start = Date()
         let session = try prepareSession()
-        var state: [String: (record: TensorRecord, stats: TensorStats)] = [:]
-        for (record, stats) in try store.statistics(session: session.id) { state[record.name] = (record, stats) }
-        var batchCount = try store.batches(session: session.id).count
-        var summary = Summary(session: session.name, added: 0, skipped: 0, totalBatches: batchCount, tensors: state.count, bytes: 0, seconds: 0)
+        var state: [String: TensorState] = [:]
+        for r in try store.reports(session: session.id) {
+            guard let stats = r.stats else { continue }
+            state[r.tensor.name] = TensorState(record: r.tensor, stats: stats, scheme: r.encoding.scheme)
+        }
+        var batchCount = try store.batchCount(session: session.id)
+        var summary = Summary(
+            session: session.name, added: 0, skipped: 0, totalBatches: batchCount, tensors: state.count, bytes: 0, seconds: 0)
         try store.setStatus(.running, session: session.id)
         do {
             while let batch = try reader.next() {
                 if let existing = try store.containsBatch(sha256: batch.contentHash, session: session.id) {
+                    // Counted already; but the run's flags still apply to the tensors it holds.
+                    let plan = try resolve(batch, session: session, state: state)
+                    let changed = plan.compactMap { t -> BatchCommit.Tensor? in
+                        guard !t.isNew, let s = state[t.record.name], s.scheme != t.scheme || s.record.role != t.record.role else { return nil }
+                        return t
+                    }
+                    if !changed.isEmpty {
+                        try store.updateSettings(changed)
+                        for t in changed { state[t.record.name] = TensorState(record: t.record, stats: t.stats, scheme: t.scheme) }
+                        onEvent(.rederived(changed.map(\.record.name)))
+                    }
                     summary.skipped += 1
-                    onEvent(.skippedDuplicate(source: batch.source, existing: existing))
+                    onEvent(.skippedDuplicate(source: batch.source, existing: existing, unobserved: plan.filter(\.isNew).map(\.record.name)))
                     continue
                 }
                 let commit = try observe(batch, session: session, state: state)
                 let ids = try store.commit(commit, session: session, expectedBatches: batchCount)
-                for var update in commit.tensors {
-                    update.record.id = ids[update.record.name]!
-                    state[update.record.name] = (update.record, update.stats)
+                for t in commit.tensors {
+                    var record = t.record
+                    record.id = ids[record.name]!
+                    state[record.name] = TensorState(record: record, stats: t.stats, scheme: t.scheme)
                 }
                 batchCount += 1
                 summary.added += 1
@@ -114,42 +118,88 @@ public final class CalibrationRunner {
     }
 
     /// Observes every selected tensor of `batch` against the current state; touches nothing stored.
-    func observe(
-        _ batch: Batch, session: Session, state: [String: (record: TensorRecord, stats: TensorStats)]
-    ) throws -> BatchCommit {
-        var updates: [(record: TensorRecord, stats: TensorStats, isNew: Bool)] = []
+    func observe(_ batch: Batch, session: Session, state: [String: TensorState]) throws -> BatchCommit {
+        var updates = try resolve(batch, session: session, state: state)
+        let selected = batch.tensors.filter { Glob.matchesAny(options.tensorFilter, $0.name) }
         var elements = 0
-        for tensor in batch.tensors where Glob.matchesAny(session.tensorFilter, tensor.name) {
-            let axis = try Self.channelAxis(session.observer.channelAxis, of: tensor, source: batch.source)
-            let channels = axis.map { tensor.shape[$0] } ?? 1
-            var entry: (record: TensorRecord, stats: TensorStats, isNew: Bool)
-            if let (record, stats) = state[tensor.name] {
-                guard record.channels == channels else {
-                    throw InputError(
-                        file: batch.source, tensor: tensor.name,
-                        "per-channel axis \(session.observer.channelAxis!) has \(channels) channels (shape \(tensor.shape)), "
-                            + "but earlier batches had \(record.channels); the channel axis must keep its size")
-                }
-                entry = (record, stats, false)
-            } else {
-                let record = TensorRecord(
-                    id: 0, name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, channelAxis: axis, channels: channels)
-                entry = (record, TensorStats(observer: session.observer, channels: channels), true)
+        for (i, tensor) in selected.enumerated() {
+            let range = RangeKernel.observe(tensor, channelAxis: updates[i].record.channelAxis)
+            if options.nonfinite == .error && range.nonfinite > 0 {
+                throw InputError(
+                    file: batch.source, tensor: tensor.name,
+                    "\(range.nonfinite) NaN/Inf values (--nonfinite error); use --nonfinite ignore to leave them out of the ranges")
             }
-            entry.stats.accumulate(RangeKernel.observe(tensor, channelAxis: axis))
+            updates[i].stats.accumulate(range)
             elements += tensor.elementCount
-            updates.append(entry)
-        }
-        guard !updates.isEmpty else {
-            throw InputError(
-                file: batch.source,
-                session.tensorFilter.isEmpty
-                    ? "the batch holds no tensor" : "no tensor matches --tensor \(session.tensorFilter.joined(separator: " "))")
         }
         let record = BatchRecord(
             seq: 0, source: batch.source, sha256: batch.contentHash, tensors: updates.count, elements: elements,
             bytes: batch.byteCount, addedAt: Timestamp.now())
         return BatchCommit(batch: record, tensors: updates)
+    }
+
+    /// The settings, record and current statistics of every selected tensor of `batch`, checked
+    /// against what the session holds; reads no tensor data.
+    func resolve(_ batch: Batch, session: Session, state: [String: TensorState]) throws -> [BatchCommit.Tensor] {
+        var updates: [BatchCommit.Tensor] = []
+        for tensor in batch.tensors where Glob.matchesAny(options.tensorFilter, tensor.name) {
+            let existing = state[tensor.name]
+            let settings = options.settings(for: tensor.name, stored: existing?.settings)
+            try Self.validate(settings, tensor: tensor.name, session: session.name)
+            let axis = try Self.channelAxis(settings.observer.channelAxis, of: tensor, source: batch.source)
+            let channels = axis.map { tensor.shape[$0] } ?? 1
+            var observer = settings.observer
+            observer.channelAxis = axis
+            let entry: BatchCommit.Tensor
+            if let existing {
+                try Self.checkCompatible(stored: existing, observer: observer, channels: channels, tensor: tensor, batch: batch, session: session)
+                var record = existing.record
+                record.role = settings.role
+                entry = BatchCommit.Tensor(record: record, stats: existing.stats, scheme: settings.scheme, isNew: false)
+            } else {
+                let record = TensorRecord(
+                    id: 0, name: tensor.name, role: settings.role, dtype: tensor.dtype, shape: tensor.shape,
+                    channelAxis: axis, channels: channels)
+                entry = BatchCommit.Tensor(
+                    record: record, stats: TensorStats(observer: observer, channels: channels), scheme: settings.scheme, isNew: true)
+            }
+            updates.append(entry)
+        }
+        guard !updates.isEmpty else {
+            throw InputError(
+                file: batch.source,
+                options.tensorFilter.isEmpty
+                    ? "the batch holds no tensor" : "no tensor matches --tensor \(options.tensorFilter.joined(separator: " "))")
+        }
+        return updates
+    }
+
+    /// Refuses to fold a batch into statistics that were observed with other settings.
+    static func checkCompatible(
+        stored: TensorState, observer: ObserverConfig, channels: Int, tensor: TensorData, batch: Batch, session: Session
+    ) throws {
+        let was = stored.stats.observer
+        var differences: [String] = []
+        if observer.kind != was.kind { differences.append("observer \(observer.kind.rawValue) (stored: \(was.kind.rawValue))") }
+        if observer.kind == .ema && was.kind == .ema && observer.averagingConstant != was.averagingConstant {
+            differences.append("averaging constant \(observer.averagingConstant) (stored: \(was.averagingConstant))")
+        }
+        if observer.channelAxis != was.channelAxis {
+            func text(_ a: Int?) -> String { a.map { "per-channel axis \($0)" } ?? "per-tensor" }
+            differences.append("\(text(observer.channelAxis)) (stored: \(text(was.channelAxis)))")
+        }
+        if !differences.isEmpty {
+            throw StoreError.incompatible(
+                session: session.name, tensor: tensor.name,
+                "this run observes it with \(differences.joined(separator: ", ")). Statistics observed differently "
+                    + "cannot be mixed: drop the flag or config rule, or calibrate into a new session (--session \(session.name)-2)")
+        }
+        if channels != stored.record.channels {
+            throw InputError(
+                file: batch.source, tensor: tensor.name,
+                "per-channel axis \(observer.channelAxis!) has \(channels) channels (shape \(tensor.shape)), "
+                    + "but earlier batches had \(stored.record.channels); the channel axis must keep its size")
+        }
     }
 
     /// The non-negative channel axis of `tensor`, or nil when per-tensor.
@@ -164,9 +214,15 @@ public final class CalibrationRunner {
         return a
     }
 
-    static func validate(_ observer: ObserverConfig) throws {
-        if observer.kind == .ema && !(observer.averagingConstant > 0 && observer.averagingConstant <= 1) {
-            throw SchemeError("--averaging-constant must be in (0, 1], got \(observer.averagingConstant)")
+    static func validate(_ settings: TensorSettings, tensor: String? = nil, session: String? = nil) throws {
+        do {
+            try settings.scheme.validate()
+            let c = settings.observer.averagingConstant
+            if settings.observer.kind == .ema && !(c > 0 && c <= 1) {
+                throw SchemeError("--averaging-constant must be in (0, 1], got \(c)")
+            }
+        } catch let error as SchemeError where tensor != nil {
+            throw StoreError.incompatible(session: session ?? "", tensor: tensor, error.description)
         }
     }
 }

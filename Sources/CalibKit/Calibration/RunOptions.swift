@@ -1,49 +1,47 @@
-/// What a `calib run` asks for. Every setting is optional: nil keeps the session's stored value,
-/// or takes the default for a new session.
+/// What a `calib run` asks for.
 public struct RunOptions: Sendable {
     public var session: String
-    public var observer: ObserverKind?
-    public var averagingConstant: Float?
-    /// Channel axis (negative counts from the end). `.some(nil)` would mean per-tensor; nil means "as stored".
-    public var channelAxis: Int?
-    public var convention: Convention?
-    public var bitwidth: Int?
-    public var symmetric: Bool?
-    public var signed: Bool?
-    public var reduceRange: Bool?
+    /// The run's flags (`--role`, `--observer`, `--bitwidth`, …); they apply to every tensor this
+    /// run reads, after the `config` rules.
+    public var settings: SettingsOverride
+    /// `--config` rules.
+    public var config: CalibrationConfig
+    /// `--tensor` globs; empty means every tensor.
     public var tensorFilter: [String]
+    public var nonfinite: NonFinitePolicy
     public var model: String?
     public var dataset: String?
     public var note: String?
 
     public init(
-        session: String, observer: ObserverKind? = nil, averagingConstant: Float? = nil, channelAxis: Int? = nil,
-        convention: Convention? = nil, bitwidth: Int? = nil, symmetric: Bool? = nil, signed: Bool? = nil,
-        reduceRange: Bool? = nil, tensorFilter: [String] = [], model: String? = nil, dataset: String? = nil,
-        note: String? = nil
+        session: String, settings: SettingsOverride = SettingsOverride(), config: CalibrationConfig = CalibrationConfig(),
+        tensorFilter: [String] = [], nonfinite: NonFinitePolicy = .ignore, model: String? = nil,
+        dataset: String? = nil, note: String? = nil
     ) {
         self.session = session
-        self.observer = observer
-        self.averagingConstant = averagingConstant
-        self.channelAxis = channelAxis
-        self.convention = convention
-        self.bitwidth = bitwidth
-        self.symmetric = symmetric
-        self.signed = signed
-        self.reduceRange = reduceRange
+        self.settings = settings
+        self.config = config
         self.tensorFilter = tensorFilter
+        self.nonfinite = nonfinite
         self.model = model
         self.dataset = dataset
         self.note = note
     }
 
-    /// The encoding scheme: `base` with this run's overrides. Signedness follows symmetry (AIMET's
-    /// default) unless given.
-    func scheme(over base: QuantScheme) -> QuantScheme {
-        let symmetric = self.symmetric ?? base.symmetric
-        return QuantScheme(
-            convention: convention ?? base.convention, bitwidth: bitwidth ?? base.bitwidth, symmetric: symmetric,
-            signed: signed ?? (self.symmetric != nil ? symmetric : base.signed),
-            reduceRange: reduceRange ?? base.reduceRange)
+    /// The settings of tensor `name`: its stored settings (or its role's defaults when new), then
+    /// the config rules, then the run's flags.
+    public func settings(for name: String, stored: TensorSettings?) -> TensorSettings {
+        let role = settings.role ?? config.role(for: name) ?? stored?.role ?? .activation
+        var base = stored ?? TensorSettings.defaults(for: role)
+        base.role = role
+        return settings.applied(to: config.applied(to: base, name: name))
     }
+}
+
+/// What to do with NaN and ±Inf values in a batch.
+public enum NonFinitePolicy: String, Sendable, CaseIterable {
+    /// Leave them out of the ranges and count them (the default).
+    case ignore
+    /// Reject the batch, naming the tensor.
+    case error
 }

@@ -7,4 +7,8 @@ public enum Convention: String, Sendable, Codable, CaseIterable {
     case aimetLegacy = "aimet-legacy"
     /// torch.ao.quantization `calculate_qparams`.
     case pytorch
+    /// onnxruntime.quantization `compute_scale_zp` (float64 scale, cast to float32 last).
+    case onnxruntime
+    /// TensorRT implicit INT8: symmetric, `scale = amax / 127`, codes -127..127.
+    case tensorrt
 }

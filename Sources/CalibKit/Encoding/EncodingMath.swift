@@ -7,6 +7,8 @@ public enum EncodingMath {
         case .aimet: aimet(min: xmin, max: xmax, scheme: scheme, legacy: false)
         case .aimetLegacy: aimet(min: xmin, max: xmax, scheme: scheme, legacy: true)
         case .pytorch: pytorch(min: xmin, max: xmax, scheme: scheme)
+        case .onnxruntime: onnxruntime(min: xmin, max: xmax, scheme: scheme)
+        case .tensorrt: tensorrt(min: xmin, max: xmax)
         }
     }
 
@@ -68,5 +70,34 @@ public enum EncodingMath {
         let scale = Swift.max((mx - mn) / Float(qmax - qmin), eps)
         let zp = Swift.min(Swift.max(qmin - Int((mn / scale).rounded(.toNearestOrEven)), qmin), qmax)
         return (scale, -zp)
+    }
+
+    /// onnxruntime.quantization.quant_utils `compute_scale_zp`: the scale is computed in float64 from
+    /// the float32 range and cast to float32 last; the zero point uses the float64 scale.
+    static func onnxruntime(min xmin: Float, max xmax: Float, scheme: QuantScheme) -> (scale: Float, offset: Int) {
+        let (qmin, qmax) = scheme.quantRange
+        var rmin = Swift.min(xmin.isFinite ? xmin : 0, 0)
+        var rmax = Swift.max(xmax.isFinite ? xmax : 0, 0)
+        if scheme.symmetric {
+            let a = Swift.max(abs(rmin), abs(rmax))
+            rmin = -a
+            rmax = a
+        }
+        let dr = Double(rmax - rmin)  // numpy: rmax - rmin in float32, then widened
+        let scale = dr / (Double(qmax) - Double(qmin))
+        if scale < Double(Float.leastNormalMagnitude) { return (1, 0) }
+        let zp: Int
+        if scheme.symmetric {
+            zp = Int((Double(qmin + qmax) / 2).rounded(.toNearestOrEven))
+        } else {
+            zp = Int((Double(qmin) - Double(rmin) / scale).rounded(.toNearestOrEven))
+        }
+        return (Float(scale), -zp)
+    }
+
+    /// TensorRT implicit INT8: `scale = amax / 127` with `amax = max(|min|, |max|)`, zero point 0.
+    static func tensorrt(min xmin: Float, max xmax: Float) -> (scale: Float, offset: Int) {
+        let amax = Swift.max(abs(xmin.isFinite ? xmin : 0), abs(xmax.isFinite ? xmax : 0))
+        return (amax / 127, 0)
     }
 }

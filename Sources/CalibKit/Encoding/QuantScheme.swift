@@ -26,13 +26,22 @@ public struct QuantScheme: Sendable, Hashable, Codable {
 
     /// Checks the combination before any math runs, so a bad flag never reaches the store.
     public func validate() throws(SchemeError) {
-        let allowed = convention == .aimet ? (2...16).contains(bitwidth) || bitwidth == 32 : (2...16).contains(bitwidth)
-        guard allowed else {
-            throw SchemeError(
-                "bitwidth \(bitwidth) is not supported by convention '\(convention.rawValue)' (2-16\(convention == .aimet ? " or 32" : ""))")
+        let allowed: [Int]
+        switch convention {
+        case .aimet: allowed = Array(2...16) + [32]
+        case .aimetLegacy, .pytorch: allowed = Array(2...16)
+        case .onnxruntime: allowed = [4, 8, 16]
+        case .tensorrt: allowed = [8]
         }
-        if reduceRange && convention != .pytorch {
-            throw SchemeError("--reduce-range only applies to convention 'pytorch'")
+        guard allowed.contains(bitwidth) else {
+            let list = allowed.count > 3 ? "2-16\(allowed.contains(32) ? " or 32" : "")" : allowed.map(String.init).joined(separator: ", ")
+            throw SchemeError("bitwidth \(bitwidth) is not supported by convention '\(convention.rawValue)' (\(list))")
+        }
+        if reduceRange && convention != .pytorch && convention != .onnxruntime {
+            throw SchemeError("--reduce-range only applies to conventions 'pytorch' and 'onnxruntime'")
+        }
+        if convention == .tensorrt && !(symmetric && signed) {
+            throw SchemeError("convention 'tensorrt' is symmetric and signed only (implicit INT8)")
         }
     }
 
@@ -40,6 +49,16 @@ public struct QuantScheme: Sendable, Hashable, Codable {
     public var quantRange: (qmin: Int, qmax: Int) {
         var qmin = signed ? -(1 << (bitwidth - 1)) : 0
         var qmax = signed ? (1 << (bitwidth - 1)) - 1 : (1 << bitwidth) - 1
+        if convention == .tensorrt || convention == .onnxruntime && signed && (symmetric || reduceRange) {
+            // Restricted signed ranges: TensorRT -127..127; ORT symmetric int8 -127..127 (int16 -32767..),
+            // ORT reduce_range int8 -64..64 (int4 -4..4, int16 -16384..16384).
+            qmin = -qmax
+            if reduceRange { qmin = -(1 << (bitwidth - 2)); qmax = 1 << (bitwidth - 2) }
+            return (qmin, qmax)
+        }
+        if reduceRange && convention == .onnxruntime {
+            return (0, qmax / 2)  // uint8 0..127, uint16 0..32767, uint4 0..7
+        }
         if reduceRange {
             // torch: quant_min // 2, quant_max // 2 (floor division).
             qmin = Int((Double(qmin) / 2).rounded(.down))

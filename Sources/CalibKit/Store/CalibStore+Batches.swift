@@ -1,20 +1,35 @@
 import Foundation
 import GRDB
 
-/// What one batch changes in a session: the batch row, and the new statistics of each tensor it held.
+/// What one batch changes in a session: the batch row, and the new state of each tensor it held.
 public struct BatchCommit: Sendable {
-    public var batch: BatchRecord
-    /// Tensors to create (not yet in the store) or update; `record.id` is ignored for new ones.
-    public var tensors: [(record: TensorRecord, stats: TensorStats, isNew: Bool)]
+    public struct Tensor: Sendable {
+        /// `id` is ignored when `isNew`.
+        public var record: TensorRecord
+        public var stats: TensorStats
+        /// The scheme the tensor's default encoding is derived with.
+        public var scheme: QuantScheme
+        public var isNew: Bool
 
-    public init(batch: BatchRecord, tensors: [(record: TensorRecord, stats: TensorStats, isNew: Bool)]) {
+        public init(record: TensorRecord, stats: TensorStats, scheme: QuantScheme, isNew: Bool) {
+            self.record = record
+            self.stats = stats
+            self.scheme = scheme
+            self.isNew = isNew
+        }
+    }
+
+    public var batch: BatchRecord
+    public var tensors: [Tensor]
+
+    public init(batch: BatchRecord, tensors: [Tensor]) {
         self.batch = batch
         self.tensors = tensors
     }
 }
 
 extension CalibStore {
-    /// Whether the session already holds a batch with this content hash.
+    /// The stored batch with this content hash, if the session holds one.
     public func containsBatch(sha256: String, session id: Int64) throws -> BatchRecord? {
         try writer.read { db in
             try Row.fetchOne(
@@ -30,15 +45,17 @@ extension CalibStore {
         }
     }
 
+    public func batchCount(session id: Int64) throws -> Int {
+        try writer.read { db in try Self.batchCount(db, session: id) }
+    }
+
     /// Commits one batch: its row, its tensors' statistics and re-derived encodings, in one
-    /// transaction. Returns the tensor ids (new tensors get theirs here).
+    /// transaction. `expectedBatches` is the batch count the statistics were computed after; if
+    /// another writer changed it meanwhile, nothing is written. Returns the tensor ids by name.
     @discardableResult
     public func commit(_ commit: BatchCommit, session: Session, expectedBatches: Int) throws -> [String: Int64] {
         try writer.write { db in
-            // Statistics were computed from the state after `expectedBatches`; another writer in between
-            // would make them stale, so refuse rather than lose its batches.
-            let stored = try Int.fetchOne(db, sql: "SELECT count(*) FROM batches WHERE session_id = ?", arguments: [session.id]) ?? 0
-            guard stored == expectedBatches else {
+            guard try Self.batchCount(db, session: session.id) == expectedBatches else {
                 throw StoreError.incompatible(
                     session: session.name, tensor: nil,
                     "another process added batches while this run was working; re-run the same command to resume")
@@ -51,29 +68,50 @@ extension CalibStore {
                     """,
                 arguments: [session.id, expectedBatches, b.source, b.sha256, b.tensors, b.elements, b.bytes, b.addedAt])
             var ids: [String: Int64] = [:]
-            for (record, stats, isNew) in commit.tensors {
-                var id = record.id
-                if isNew {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO tensors (session_id, name, dtype, shape, channel_axis, channels)
-                            VALUES (?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [
-                            session.id, record.name, record.dtype.rawValue, try Self.json(record.shape),
-                            record.channelAxis, record.channels,
-                        ])
-                    id = db.lastInsertedRowID
-                }
-                ids[record.name] = id
-                try Self.saveStats(db, tensor: id, stats)
-                try Self.saveEncoding(db, tensor: id, stats.encoding(session.scheme, channelAxis: record.channelAxis))
+            for t in commit.tensors {
+                let id = try Self.saveTensor(db, session: session.id, t.record, isNew: t.isNew)
+                ids[t.record.name] = id
+                try Self.saveStats(db, tensor: id, t.stats)
+                try Self.saveEncoding(db, tensor: id, t.stats.encoding(t.scheme, channelAxis: t.record.channelAxis))
             }
             try db.execute(
                 sql: "UPDATE sessions SET updated_at = ?, status = 'running' WHERE id = ?",
                 arguments: [Timestamp.now(), session.id])
             return ids
         }
+    }
+
+    /// Changes stored tensors' roles and encoding schemes (re-deriving their default encodings from
+    /// their statistics), in one transaction.
+    public func updateSettings(_ tensors: [BatchCommit.Tensor]) throws {
+        try writer.write { db in
+            for t in tensors {
+                try db.execute(sql: "UPDATE tensors SET role = ? WHERE id = ?", arguments: [t.record.role.rawValue, t.record.id])
+                try Self.saveEncoding(db, tensor: t.record.id, t.stats.encoding(t.scheme, channelAxis: t.record.channelAxis))
+            }
+        }
+    }
+
+    static func batchCount(_ db: Database, session id: Int64) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM batches WHERE session_id = ?", arguments: [id]) ?? 0
+    }
+
+    /// Inserts a new tensor or updates an existing one's role; returns its id.
+    static func saveTensor(_ db: Database, session: Int64, _ record: TensorRecord, isNew: Bool) throws -> Int64 {
+        guard isNew else {
+            try db.execute(sql: "UPDATE tensors SET role = ? WHERE id = ?", arguments: [record.role.rawValue, record.id])
+            return record.id
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO tensors (session_id, name, role, dtype, shape, channel_axis, channels)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                session, record.name, record.role.rawValue, record.dtype.rawValue, try json(record.shape),
+                record.channelAxis, record.channels,
+            ])
+        return db.lastInsertedRowID
     }
 
     static func batch(_ row: Row) -> BatchRecord {

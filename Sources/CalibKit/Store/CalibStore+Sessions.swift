@@ -35,7 +35,7 @@ extension CalibStore {
     @discardableResult
     public func createSession(
         name: String, observer: ObserverConfig, tensorFilter: [String] = [], scheme: QuantScheme,
-        model: String? = nil, dataset: String? = nil, notes: String? = nil
+        model: String? = nil, dataset: String? = nil, notes: String? = nil, importedFrom: String? = nil
     ) throws -> Session {
         try writer.write { db in
             if try Self.fetchSession(db, name: name) != nil { throw StoreError.sessionExists(name) }
@@ -43,10 +43,13 @@ extension CalibStore {
             try db.execute(
                 sql: """
                     INSERT INTO sessions (name, created_at, updated_at, status, stats_config, encoding_config,
-                                          tool_version, model, dataset, notes)
-                    VALUES (?, ?, ?, 'empty', ?, ?, ?, ?, ?, ?)
+                                          tool_version, model, dataset, notes, origin, imported_from)
+                    VALUES (?, ?, ?, 'empty', ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [name, now, now, try Self.json(StatsConfig(observer, tensorFilter)), try Self.json(scheme), CalibVersion.current, model, dataset, notes])
+                arguments: [
+                    name, now, now, try Self.json(StatsConfig(observer, tensorFilter)), try Self.json(scheme),
+                    CalibVersion.current, model, dataset, notes, importedFrom == nil ? "calibrated" : "imported", importedFrom,
+                ])
             return try Self.fetchSession(db, name: name)!
         }
     }
@@ -72,15 +75,20 @@ extension CalibStore {
         }
     }
 
-    /// Changes the session's encoding config and re-derives every tensor's default encoding, atomically.
-    public func setScheme(_ scheme: QuantScheme, session id: Int64) throws {
+    /// Records the encoding settings the latest run asked for (the session's default for new activations).
+    public func setDefaultScheme(_ scheme: QuantScheme, session id: Int64) throws {
         try writer.write { db in
             try db.execute(
                 sql: "UPDATE sessions SET encoding_config = ?, updated_at = ? WHERE id = ?",
                 arguments: [try Self.json(scheme), Timestamp.now(), id])
-            for (tensor, stats) in try Self.fetchStats(db, session: id) {
-                try Self.saveEncoding(db, tensor: tensor.id, stats.encoding(scheme, channelAxis: tensor.channelAxis))
-            }
+        }
+    }
+
+    /// Deletes a session and everything it holds.
+    public func deleteSession(_ name: String) throws {
+        try writer.write { db in
+            guard try Self.fetchSession(db, name: name) != nil else { throw StoreError.noSuchSession(name) }
+            try db.execute(sql: "DELETE FROM sessions WHERE name = ?", arguments: [name])
         }
     }
 
@@ -96,7 +104,8 @@ extension CalibStore {
             observer: ObserverConfig(kind: stats.observer, averagingConstant: stats.averagingConstant, channelAxis: stats.perChannelAxis),
             tensorFilter: stats.tensors,
             scheme: try JSONDecoder().decode(QuantScheme.self, from: Data((row["encoding_config"] as String).utf8)),
-            toolVersion: row["tool_version"], model: row["model"], dataset: row["dataset"], notes: row["notes"])
+            toolVersion: row["tool_version"], model: row["model"], dataset: row["dataset"], notes: row["notes"],
+            origin: Session.Origin(rawValue: row["origin"]) ?? .calibrated, importedFrom: row["imported_from"])
     }
 
     static func json(_ value: some Encodable) throws -> String {

@@ -2,41 +2,50 @@ import Foundation
 import GRDB
 
 extension CalibStore {
-    /// Every tensor of the session with its statistics, in name order.
-    public func statistics(session id: Int64) throws -> [(tensor: TensorRecord, stats: TensorStats)] {
-        try writer.read { db in try Self.fetchStats(db, session: id) }
-    }
-
-    /// Tensors, statistics and stored default encodings of a session, in name order.
-    public func reports(session id: Int64, label: String = "default") throws -> [TensorReport] {
+    /// Tensors of a session with their statistics (if any) and their encodings under `label`, in the
+    /// order they were first seen (model order, as the batch files list them). Tensors without an
+    /// encoding under `label` are left out.
+    public func reports(session id: Int64, label: String = "default", tensors filter: [String] = []) throws -> [TensorReport] {
         try writer.read { db in
             let encodings = try Self.fetchEncodings(db, session: id, label: label)
-            return try Self.fetchStats(db, session: id).compactMap { tensor, stats in
-                encodings[tensor.id].map { TensorReport(tensor: tensor, stats: stats, encoding: $0) }
+            return try Self.fetchTensors(db, session: id).compactMap { tensor, stats in
+                guard Glob.matchesAny(filter, tensor.name), let e = encodings[tensor.id] else { return nil }
+                return TensorReport(tensor: tensor, stats: stats, encoding: e)
             }
         }
     }
 
-    static func fetchStats(_ db: Database, session id: Int64) throws -> [(tensor: TensorRecord, stats: TensorStats)] {
+    /// One tensor's report, by name (an indexed lookup: fast on sessions of any size).
+    public func report(session id: Int64, tensor name: String, label: String = "default") throws -> TensorReport? {
+        try writer.read { db in
+            guard let (tensor, stats) = try Self.fetchTensors(db, session: id, name: name).first,
+                let e = try Self.fetchEncodings(db, session: id, label: label, tensor: tensor.id)[tensor.id]
+            else { return nil }
+            return TensorReport(tensor: tensor, stats: stats, encoding: e)
+        }
+    }
+
+    static func fetchTensors(_ db: Database, session id: Int64, name: String? = nil) throws -> [(tensor: TensorRecord, stats: TensorStats?)] {
         try Row.fetchAll(
             db,
             sql: """
-                SELECT t.id, t.name, t.dtype, t.shape, t.channel_axis, t.channels,
+                SELECT t.id, t.name, t.role, t.dtype, t.shape, t.channel_axis, t.channels,
                        s.observer, s.averaging_constant, s.batches, s.elements, s.nonfinite,
                        s.min, s.max, s.min_array, s.max_array
-                FROM tensors t JOIN statistics s ON s.tensor_id = t.id
-                WHERE t.session_id = ? ORDER BY t.name
+                FROM tensors t LEFT JOIN statistics s ON s.tensor_id = t.id
+                WHERE t.session_id = ? \(name == nil ? "" : "AND t.name = ?") ORDER BY t.id
                 """,
-            arguments: [id]
+            arguments: name.map { [id, $0] } ?? [id]
         ).map { row in
             let axis: Int? = row["channel_axis"]
             let tensor = TensorRecord(
-                id: row["id"], name: row["name"], dtype: DType(rawValue: row["dtype"]) ?? .float32,
+                id: row["id"], name: row["name"], role: TensorRole(rawValue: row["role"]) ?? .activation,
+                dtype: DType(rawValue: row["dtype"]) ?? .float32,
                 shape: try JSONDecoder().decode([Int].self, from: Data((row["shape"] as String).utf8)),
                 channelAxis: axis, channels: row["channels"])
+            guard let kind = (row["observer"] as String?).flatMap(ObserverKind.init) else { return (tensor, nil) }
             let observer = ObserverConfig(
-                kind: ObserverKind(rawValue: row["observer"]) ?? .minmax,
-                averagingConstant: (row["averaging_constant"] as Double?).map(Float.init) ?? 0.01,
+                kind: kind, averagingConstant: (row["averaging_constant"] as Double?).map(Float.init) ?? 0.01,
                 channelAxis: axis)
             let lo: [Float], hi: [Float]
             if let minArray = row["min_array"] as Data?, let maxArray = row["max_array"] as Data? {
@@ -91,15 +100,15 @@ extension CalibStore {
             ])
     }
 
-    static func fetchEncodings(_ db: Database, session id: Int64, label: String) throws -> [Int64: Encoding] {
+    static func fetchEncodings(_ db: Database, session id: Int64, label: String, tensor: Int64? = nil) throws -> [Int64: Encoding] {
         var result: [Int64: Encoding] = [:]
         let rows = try Row.fetchAll(
             db,
             sql: """
                 SELECT e.*, t.channel_axis FROM encodings e JOIN tensors t ON t.id = e.tensor_id
-                WHERE t.session_id = ? AND e.label = ?
+                WHERE t.session_id = ? AND e.label = ? \(tensor == nil ? "" : "AND t.id = ?")
                 """,
-            arguments: [id, label])
+            arguments: tensor.map { [id, label, $0] } ?? [id, label])
         for row in rows {
             let scheme = QuantScheme(
                 convention: Convention(rawValue: row["convention"]) ?? .aimet, bitwidth: row["bitwidth"],

@@ -11,6 +11,14 @@ public struct Session: Sendable, Equatable {
         case interrupted
     }
 
+    /// Where the session's numbers come from.
+    public enum Origin: String, Sendable, Codable {
+        /// Observed by `calib run`.
+        case calibrated
+        /// Read from another tool's file by `calib import`.
+        case imported
+    }
+
     public var id: Int64
     public var name: String
     public var createdAt: String
@@ -24,6 +32,9 @@ public struct Session: Sendable, Equatable {
     public var model: String?
     public var dataset: String?
     public var notes: String?
+    public var origin: Origin
+    /// `FORMAT:PATH` for an imported session.
+    public var importedFrom: String?
 }
 
 /// A session with its counts, as `calib sessions` lists it.
@@ -36,8 +47,17 @@ public struct SessionSummary: Sendable, Equatable {
 
 /// A tensor of a session as first seen, with where its channels are.
 public struct TensorRecord: Sendable, Equatable {
+    /// Where the session's numbers come from.
+    public enum Origin: String, Sendable, Codable {
+        /// Observed by `calib run`.
+        case calibrated
+        /// Read from another tool's file by `calib import`.
+        case imported
+    }
+
     public var id: Int64
     public var name: String
+    public var role: TensorRole
     public var dtype: DType
     public var shape: [Int]
     /// Non-negative channel axis, nil when per-tensor.
@@ -48,8 +68,22 @@ public struct TensorRecord: Sendable, Equatable {
 /// Everything `show` and `export` need about one tensor.
 public struct TensorReport: Sendable, Equatable {
     public var tensor: TensorRecord
-    public var stats: TensorStats
+    /// nil for an imported tensor whose file carried no ranges.
+    public var stats: TensorStats?
     public var encoding: Encoding
+
+    public init(tensor: TensorRecord, stats: TensorStats?, encoding: Encoding) {
+        self.tensor = tensor
+        self.stats = stats
+        self.encoding = encoding
+    }
+
+    /// The tensor's settings as stored: its role, observer and the scheme of its encoding.
+    public var settings: TensorSettings {
+        TensorSettings(
+            role: tensor.role, observer: stats?.observer ?? ObserverConfig(channelAxis: tensor.channelAxis),
+            scheme: encoding.scheme)
+    }
 }
 
 /// The row a committed batch leaves in `batches`.

@@ -36,8 +36,12 @@ struct GoldenCase: CustomStringConvertible, @unchecked Sendable {
 
     /// The run options that reproduce the reference's configuration.
     var runOptions: RunOptions {
-        var o = RunOptions(session: name)
-        o.channelAxis = config["per_channel_axis"] as? Int
+        RunOptions(session: name, settings: settings)
+    }
+
+    var settings: SettingsOverride {
+        var o = SettingsOverride()
+        o.granularity = (config["per_channel_axis"] as? Int).map { .axis($0) } ?? .perTensor
         if convention == "aimet" {
             o.convention = .aimet
             o.bitwidth = config["bitwidth"] as? Int
@@ -58,12 +62,12 @@ struct GoldenCase: CustomStringConvertible, @unchecked Sendable {
 
     /// The command-line flags equivalent to `runOptions`.
     var runFlags: [String] {
-        let o = runOptions
+        let o = settings
         var flags = ["--convention", o.convention!.rawValue, "--bitwidth", String(o.bitwidth!)]
         flags += [o.symmetric! ? "--symmetric" : "--asymmetric", o.signed! ? "--signed" : "--unsigned"]
         flags += ["--observer", o.observer!.rawValue]
         if let c = o.averagingConstant { flags += ["--averaging-constant", String(c)] }
-        if let axis = o.channelAxis { flags += ["--per-channel-axis=\(axis)"] }
+        if case .axis(let axis) = o.granularity { flags += ["--per-channel-axis=\(axis)"] }
         if o.reduceRange == true { flags += ["--reduce-range"] }
         return flags
     }

@@ -1,0 +1,40 @@
+import ArgumentParser
+import CalibKit
+import Foundation
+
+extension Calib {
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a session from another tool's encodings file.",
+            discussion: """
+                The session holds the file's encodings (and, for ONNX Runtime tables, its ranges as statistics), \
+                is marked imported, and can be shown, exported and compared with `calib diff` like any other.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "Format of FILE: aimet (any version), aimet-0.6.1, aimet-2.0.0, onnxruntime (calibration.json/.flatbuffers/.cache or their directory), tensorrt.")
+        var format: ImportFormat
+
+        @Argument(help: "The file to import.")
+        var file: String
+
+        @Option(help: ArgumentHelp("Name of the new session.", valueName: "name"))
+        var session: String
+
+        @OptionGroup var encoding: EncodingOptions
+
+        @Option(help: "Free-form note stored with the session.") var note: String?
+
+        func run() throws {
+            try reportingErrors {
+                let table = try Importer.read(path: file, format: format, override: encoding.override)
+                let store = try database.open(readOnly: false)
+                let s = try store.importTable(table, session: session, source: "\(format.rawValue):\(file)", notes: note)
+                Terminal.standardOutput.write(
+                    "session '\(s.name)': imported \(table.entries.count) encodings "
+                        + "(\(table.activations.count) activations, \(table.params.count) params) from \(file)\n")
+            }
+        }
+    }
+}
