@@ -12,15 +12,19 @@ extension Calib {
         func run() throws {
             var failed = false
             try reportingErrors {
-                let store = try database.open(readOnly: true)
+                let store = try CalibStore(path: database.path, readOnly: true, allowOlderSchema: true)
                 let findings = try store.check()
                 let out = Terminal.standardOutput
                 for f in findings { out.write(out.warn("problem: \(f)") + "\n") }
-                let sessions = try store.sessions()
-                if findings.isEmpty {
-                    out.write("\(database.path): ok (\(sessions.count) sessions, \(sessions.reduce(0) { $0 + $1.batches }) batches, schema \(try store.appliedMigrations().count))\n")
-                }
                 failed = !findings.isEmpty
+                guard !failed else { return }
+                let schema = try store.appliedMigrations().count
+                guard schema == CalibStore.schemaVersion else {
+                    out.write("\(database.path): ok (schema \(schema) of \(CalibStore.schemaVersion); the next `calib run` upgrades it)\n")
+                    return
+                }
+                let sessions = try store.sessions()
+                out.write("\(database.path): ok (\(sessions.count) sessions, \(sessions.reduce(0) { $0 + $1.batches }) batches, schema \(schema))\n")
             }
             if failed { throw ExitCode(1) }
         }

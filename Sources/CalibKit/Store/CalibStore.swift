@@ -12,7 +12,9 @@ public final class CalibStore: Sendable {
 
     /// Opens (creating and migrating if needed) the database at `path`.
     /// - Parameter readOnly: open an existing database without writing (for `show`, `export`).
-    public init(path: String, readOnly: Bool = false) throws {
+    /// - Parameter allowOlderSchema: with `readOnly`, accept a database whose migrations are not all
+    ///   applied yet (for `check`, which must inspect whatever a killed process left).
+    public init(path: String, readOnly: Bool = false, allowOlderSchema: Bool = false) throws {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(30)
@@ -20,7 +22,7 @@ public final class CalibStore: Sendable {
         if readOnly {
             guard FileManager.default.fileExists(atPath: path) else { throw StoreError.noDatabase(path: path) }
             writer = try DatabasePool(path: path, configuration: config)
-            try Schema.check(writer, path: path)
+            try Schema.check(writer, path: path, allowOlder: allowOlderSchema)
         } else {
             writer = try DatabasePool(path: path, configuration: config)
             try Schema.prepare(writer, path: path)
@@ -36,6 +38,9 @@ public final class CalibStore: Sendable {
 
     /// The migrations this database has applied, in order.
     public func appliedMigrations() throws -> [String] {
-        try writer.read { db in try Schema.migrator.appliedMigrations(db) }
+        try writer.read { db in try db.tableExists("grdb_migrations") ? Schema.migrator.appliedMigrations(db) : [] }
     }
+
+    /// The number of migrations this calib knows: the schema version it writes.
+    public static var schemaVersion: Int { Schema.migrationNames.count }
 }

@@ -40,12 +40,12 @@ enum Schema {
     }
 
     /// Read-only opening: the schema must already be complete and known.
-    static func check(_ reader: any DatabaseReader, path: String) throws {
+    static func check(_ reader: any DatabaseReader, path: String, allowOlder: Bool = false) throws {
         let migrator = self.migrator
         try reader.read { db in
             try refuseNewer(db, migrator: migrator, path: path)
-            let applied = try migrator.appliedIdentifiers(db)
-            if applied.count < migrationNames.count {
+            let applied = try db.tableExists("grdb_migrations") ? try migrator.appliedIdentifiers(db) : []
+            if applied.count < migrationNames.count && !allowOlder {
                 throw StoreError.incompatible(
                     session: "-", tensor: nil,
                     "\(path) has an older schema; open it once with `calib run` to upgrade")
