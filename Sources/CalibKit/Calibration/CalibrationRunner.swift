@@ -76,8 +76,10 @@ public final class CalibrationRunner {
         var summary = Summary(
             session: session.name, added: 0, skipped: 0, totalBatches: batchCount, tensors: state.count, bytes: 0, seconds: 0)
         try store.setStatus(.running, session: session.id)
+        let prefetcher = Prefetcher(reader)
+        defer { prefetcher.stop() }
         do {
-            while let batch = try reader.next() {
+            while let batch = try prefetcher.next() {
                 if let existing = try store.containsBatch(sha256: batch.contentHash, session: session.id) {
                     // Counted already; but the run's flags still apply to the tensors it holds.
                     let plan = try resolve(batch, session: session, state: state)
@@ -121,9 +123,10 @@ public final class CalibrationRunner {
     func observe(_ batch: Batch, session: Session, state: [String: TensorState]) throws -> BatchCommit {
         var updates = try resolve(batch, session: session, state: state)
         let selected = batch.tensors.filter { Glob.matchesAny(options.tensorFilter, $0.name) }
+        let ranges = Self.observeConcurrently(selected, axes: updates.map(\.record.channelAxis))
         var elements = 0
         for (i, tensor) in selected.enumerated() {
-            let range = RangeKernel.observe(tensor, channelAxis: updates[i].record.channelAxis)
+            let range = ranges[i]
             if options.nonfinite == .error && range.nonfinite > 0 {
                 throw InputError(
                     file: batch.source, tensor: tensor.name,
@@ -172,6 +175,19 @@ public final class CalibrationRunner {
                     ? "the batch holds no tensor" : "no tensor matches --tensor \(options.tensorFilter.joined(separator: " "))")
         }
         return updates
+    }
+
+    /// The ranges of `tensors`, computed on every core: tensors are independent, and one batch
+    /// usually holds many.
+    static func observeConcurrently(_ tensors: [TensorData], axes: [Int?]) -> [BatchRange] {
+        var ranges = [BatchRange?](repeating: nil, count: tensors.count)
+        ranges.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let out = out
+            DispatchQueue.concurrentPerform(iterations: tensors.count) { i in
+                out[i] = RangeKernel.observe(tensors[i], channelAxis: axes[i])
+            }
+        }
+        return ranges.map { $0! }
     }
 
     /// Refuses to fold a batch into statistics that were observed with other settings.

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Reads (maps, validates and hashes) the next batch on its own thread while the current one is
+/// observed and committed, so reading and observing overlap on two cores. Holds at most one batch
+/// ahead, which bounds memory to two batches' mappings.
+final class Prefetcher: @unchecked Sendable {
+    private let reader: BatchReader
+    private let condition = NSCondition()
+    private var slot: Result<Batch?, Error>?
+    private var stopped = false
+
+    init(_ reader: BatchReader) {
+        self.reader = reader
+        let thread = Thread { [self] in produce() }
+        thread.name = "calib.prefetch"
+        thread.start()
+    }
+
+    /// The next batch in input order, nil at the end; rethrows the reader's error in its place.
+    func next() throws -> Batch? {
+        condition.lock()
+        defer { condition.unlock() }
+        while slot == nil { condition.wait() }
+        let result = slot!
+        if case .success(.some) = result { slot = nil }  // the end and errors stay: every later call sees them
+        condition.broadcast()
+        return try result.get()
+    }
+
+    /// Lets the thread finish after the batch it is reading; call when abandoning the run.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func produce() {
+        while true {
+            let result = Result { try reader.next() }
+            condition.lock()
+            while slot != nil && !stopped { condition.wait() }
+            if stopped {
+                condition.unlock()
+                return
+            }
+            slot = result
+            condition.broadcast()
+            condition.unlock()
+            if case .success(.some) = result { continue }
+            return
+        }
+    }
+}
