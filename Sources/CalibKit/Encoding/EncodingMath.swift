@@ -48,8 +48,8 @@ public enum EncodingMath {
 
     /// torch.ao.quantization `UniformQuantizationObserverBase._calculate_qparams`.
     static func pytorch(min xmin: Float, max xmax: Float, scheme: QuantScheme) -> (scale: Float, offset: Int) {
-        // Never observed: torch returns scale 1, zero point 0.
-        if xmin == .infinity && xmax == -.infinity { return (1, 0) }
+        // Never observed: torch returns scale 1, zero point 0 (NaN cannot come from an observer; treat it alike).
+        if xmin == .infinity && xmax == -.infinity || xmin.isNaN || xmax.isNaN { return (1, 0) }
         let eps: Float = 0x1p-23
         let (qmin, qmax) = scheme.quantRange
         let mn = Swift.min(xmin, 0)
@@ -83,8 +83,8 @@ public enum EncodingMath {
             rmin = -a
             rmax = a
         }
-        let dr = Double(rmax - rmin)  // numpy: rmax - rmin in float32, then widened
-        let scale = dr / (Double(qmax) - Double(qmin))
+        // Widened before subtracting (onnxruntime 1.31: float64 difference), so huge ranges do not overflow.
+        let scale = (Double(rmax) - Double(rmin)) / (Double(qmax) - Double(qmin))
         if scale < Double(Float.leastNormalMagnitude) { return (1, 0) }
         let zp: Int
         if scheme.symmetric {

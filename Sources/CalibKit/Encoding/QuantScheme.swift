@@ -49,15 +49,16 @@ public struct QuantScheme: Sendable, Hashable, Codable {
     public var quantRange: (qmin: Int, qmax: Int) {
         var qmin = signed ? -(1 << (bitwidth - 1)) : 0
         var qmax = signed ? (1 << (bitwidth - 1)) - 1 : (1 << bitwidth) - 1
-        if convention == .tensorrt || convention == .onnxruntime && signed && (symmetric || reduceRange) {
-            // Restricted signed ranges: TensorRT -127..127; ORT symmetric int8 -127..127 (int16 -32767..),
-            // ORT reduce_range int8 -64..64 (int4 -4..4, int16 -16384..16384).
-            qmin = -qmax
-            if reduceRange { qmin = -(1 << (bitwidth - 2)); qmax = 1 << (bitwidth - 2) }
+        if convention == .tensorrt { return (-127, 127) }
+        if convention == .onnxruntime {
+            // get_qmin_qmax_for_qType (onnxruntime 1.31): reduced ranges first, then the restricted
+            // symmetric int8/int16 ranges; int4 has no symmetric restriction and reduces to -4..3.
+            if reduceRange {
+                if !signed { return (0, qmax / 2) }
+                return bitwidth == 4 ? (-4, 3) : (-(1 << (bitwidth - 2)), 1 << (bitwidth - 2))
+            }
+            if symmetric && signed && bitwidth != 4 { return (-qmax, qmax) }
             return (qmin, qmax)
-        }
-        if reduceRange && convention == .onnxruntime {
-            return (0, qmax / 2)  // uint8 0..127, uint16 0..32767, uint4 0..7
         }
         if reduceRange {
             // torch: quant_min // 2, quant_max // 2 (floor division).

@@ -42,3 +42,29 @@ public struct FormatError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String { "not a valid \(format) file: \(message)" }
 }
+
+extension EncodingTable {
+    /// The table, if every entry is usable: a positive finite scale and a finite range per channel,
+    /// one offset per scale. Importers return only validated tables, so no file can put an infinite
+    /// scale or a NaN range into the store.
+    public func validated(format: String) throws -> EncodingTable {
+        guard !entries.isEmpty else { throw FormatError(format: format, "the file holds no encodings") }
+        for entry in entries {
+            let e = entry.encoding
+            func bad(_ what: String) -> FormatError { FormatError(format: format, "tensor '\(entry.name)': \(what)") }
+            guard !entry.name.isEmpty else { throw FormatError(format: format, "an entry has an empty name") }
+            guard !e.scale.isEmpty, e.offset.count == e.scale.count, e.min.count == e.scale.count, e.max.count == e.scale.count else {
+                throw bad("scale, offset and range counts differ")
+            }
+            if let c = e.scale.firstIndex(where: { !($0.isFinite && $0 > 0) }) { throw bad("scale \(e.scale[c]) is not a positive finite number") }
+            if zip(e.min, e.max).contains(where: { !($0.0.isFinite && $0.1.isFinite) }) { throw bad("the representable range is not finite") }
+            for range in [entry.observedMin, entry.observedMax] {
+                if let range, range.count != e.scale.count || range.contains(where: { !$0.isFinite }) {
+                    throw bad("the calibrated range is not finite")
+                }
+            }
+            if let axis = e.channelAxis, axis < 0 { throw bad("negative channel axis \(axis) (the tensor's rank is unknown here)") }
+        }
+        return self
+    }
+}
