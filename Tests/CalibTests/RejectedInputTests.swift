@@ -14,6 +14,14 @@ import Testing
 
     static let good = Fixtures.path("golden/cases/aimet_multibatch_asym_unsigned_8/batches")
 
+    /// A safetensors file holding one entry for `layer1.out` with this JSON and 8 data bytes.
+    static func entry(_ json: String, data: Data = TensorFiles.floats([1, 2])) -> Data {
+        TensorFiles.safetensors(header: #"{"layer1.out":"# + json + "}", data: data)
+    }
+
+    static let st = "layer1.out"
+
+    /// Every kind of malformed input, each a file the CLI must refuse without touching the store.
     static let cases: [Bad] = [
         Bad(description: "truncated safetensors", fileName: "truncated.safetensors", tensor: "layer2.relu") {
             let data = try! Data(contentsOf: URL(fileURLWithPath: good + "/000.safetensors"))
@@ -24,21 +32,107 @@ import Testing
                 header: #"{"layer1.out":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
                 data: TensorFiles.floats([1, 2]), declaredHeaderLength: 1_000_000)
         },
-        Bad(description: "data offsets outside the file", fileName: "offsets.safetensors", tensor: "layer1.out") {
+        Bad(description: "absurd header length", fileName: "absurd.safetensors", tensor: nil) {
+            TensorFiles.safetensors(header: "{}", data: Data(), declaredHeaderLength: 1 << 40)
+        },
+        Bad(description: "data offsets outside the file", fileName: "offsets.safetensors", tensor: st) {
+            entry(#"{"dtype":"F32","shape":[250],"data_offsets":[0,1000]}"#)
+        },
+        Bad(description: "unknown dtype", fileName: "dtype.safetensors", tensor: st) {
+            entry(#"{"dtype":"C64","shape":[1],"data_offsets":[0,8]}"#)
+        },
+        Bad(description: "empty safetensors file", fileName: "empty.safetensors", tensor: nil) { Data() },
+        Bad(description: "5-byte safetensors file", fileName: "five.safetensors", tensor: nil) { Data([1, 2, 3, 4, 5]) },
+        Bad(description: "header not JSON", fileName: "notjson.safetensors", tensor: nil) {
+            TensorFiles.safetensors(header: "{layer1.out: F32}", data: Data())
+        },
+        Bad(description: "header not UTF-8", fileName: "utf8.safetensors", tensor: nil) {
+            var d = Data()
+            withUnsafeBytes(of: UInt64(4).littleEndian) { d.append(contentsOf: $0) }
+            d.append(contentsOf: [0x7B, 0xFF, 0xFE, 0x7D])
+            return d
+        },
+        Bad(description: "header not an object", fileName: "array.safetensors", tensor: nil) {
+            TensorFiles.safetensors(header: "[1, 2]", data: Data())
+        },
+        Bad(description: "entry without dtype", fileName: "nodtype.safetensors", tensor: st) {
+            entry(#"{"shape":[2],"data_offsets":[0,8]}"#)
+        },
+        Bad(description: "entry without shape", fileName: "noshape.safetensors", tensor: st) {
+            entry(#"{"dtype":"F32","data_offsets":[0,8]}"#)
+        },
+        Bad(description: "entry without data_offsets", fileName: "nooffsets.safetensors", tensor: st) {
+            entry(#"{"dtype":"F32","shape":[2]}"#)
+        },
+        Bad(description: "negative dimension", fileName: "negdim.safetensors", tensor: st) {
+            entry(#"{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}"#)
+        },
+        Bad(description: "offsets begin after end", fileName: "reversed.safetensors", tensor: st) {
+            entry(#"{"dtype":"F32","shape":[2],"data_offsets":[8,0]}"#)
+        },
+        Bad(description: "shape disagrees with the bytes", fileName: "shape.safetensors", tensor: st) {
+            entry(#"{"dtype":"F32","shape":[3],"data_offsets":[0,8]}"#)
+        },
+        Bad(description: "overlapping tensors", fileName: "overlap.safetensors", tensor: nil) {
             TensorFiles.safetensors(
-                header: #"{"layer1.out":{"dtype":"F32","shape":[250],"data_offsets":[0,1000]}}"#,
+                header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+                data: TensorFiles.floats([1, 2, 3]))
+        },
+        Bad(description: "duplicate tensor names", fileName: "dup.safetensors", tensor: st) {
+            TensorFiles.safetensors(
+                header: #"{"layer1.out":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"layer1.out":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
                 data: TensorFiles.floats([1, 2]))
         },
-        Bad(description: "unknown dtype", fileName: "dtype.safetensors", tensor: "layer1.out") {
-            TensorFiles.safetensors(
-                header: #"{"layer1.out":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#,
-                data: TensorFiles.floats([1, 2]))
+        Bad(description: "empty tensor", fileName: "emptytensor.safetensors", tensor: st) {
+            entry(#"{"dtype":"F32","shape":[0],"data_offsets":[0,0]}"#, data: Data())
         },
-        Bad(description: "complex-valued npy", fileName: "layer1.out.npy", tensor: "layer1.out") {
+        Bad(description: "trailing bytes after the data", fileName: "trailing.safetensors", tensor: nil) {
+            entry(#"{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#)
+        },
+        Bad(description: "no tensors", fileName: "meta.safetensors", tensor: nil) {
+            TensorFiles.safetensors(header: #"{"__metadata__":{"model":"x"}}"#, data: Data())
+        },
+        Bad(description: "complex-valued npy", fileName: "layer1.out.npy", tensor: st) {
             TensorFiles.npy(descr: "<c8", shape: [2], data: TensorFiles.floats([1, 2, 3, 4]))
         },
         Bad(description: "not npy at all", fileName: "layer2.relu.npy", tensor: nil) {
             Data("this is a CSV file, not numpy\n1,2,3\n".utf8)
+        },
+        Bad(description: "npy version 4.0", fileName: "v4.npy", tensor: nil) {
+            var d = TensorFiles.npy(descr: "<f4", shape: [2], data: TensorFiles.floats([1, 2]))
+            d[6] = 4
+            return d
+        },
+        Bad(description: "object npy", fileName: "obj.npy", tensor: "obj") {
+            TensorFiles.npy(descr: "|O", shape: [1], data: Data(count: 8))
+        },
+        Bad(description: "string npy", fileName: "str.npy", tensor: "str") {
+            TensorFiles.npy(descr: "<U2", shape: [1], data: Data(count: 8))
+        },
+        Bad(description: "float128 npy", fileName: "f16.npy", tensor: "f16") {
+            TensorFiles.npy(descr: "<f16", shape: [1], data: Data(count: 16))
+        },
+        Bad(description: "truncated npy data", fileName: "short.npy", tensor: "short") {
+            TensorFiles.npy(descr: "<f4", shape: [3], data: TensorFiles.floats([1]))
+        },
+        Bad(description: "npy trailing bytes", fileName: "long.npy", tensor: "long") {
+            TensorFiles.npy(descr: "<f4", shape: [1], data: TensorFiles.floats([1, 2]))
+        },
+        Bad(description: "empty npy array", fileName: "none.npy", tensor: "none") {
+            TensorFiles.npy(descr: "<f4", shape: [0], data: Data())
+        },
+        Bad(description: "npz that is not a zip", fileName: "junk.npz", tensor: nil) { Data(repeating: 0x41, count: 300) },
+        Bad(description: "truncated npz", fileName: "cut.npz", tensor: nil) {
+            let d = try! Data(contentsOf: Fixtures.url("readers/npz/stored.npz"))
+            return d.prefix(d.count / 2)
+        },
+        Bad(description: "npz CRC mismatch", fileName: "crc.npz", tensor: nil) {
+            var d = try! Data(contentsOf: Fixtures.url("readers/npz/stored.npz"))
+            // Flip one byte in the last data bytes before the central directory: a member's payload.
+            let eocd = d.count - 22
+            let cd = Int(d[eocd + 16]) | Int(d[eocd + 17]) << 8 | Int(d[eocd + 18]) << 16 | Int(d[eocd + 19]) << 24
+            d[cd - 1] ^= 0xFF
+            return d
         },
     ]
 
@@ -60,6 +154,8 @@ import Testing
             reports = try store.reports(session: session.id)
         }
     }
+
+    @Test func coversThirtyKinds() { #expect(Self.cases.count >= 30) }
 
     @Test(arguments: cases)
     func rejected(_ bad: Bad) throws {
