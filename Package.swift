@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "CalibKit", targets: ["CalibKit"]),
         .executable(name: "calib", targets: ["calib"]),
+        .executable(name: "calib-bench", targets: ["CalibBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -17,6 +18,8 @@ let package = Package(
     targets: [
         // zlib from the system (zlib1g-dev) inflates deflated .npz members.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Observer kernels in C: one portable binary with AVX2 code chosen at run time.
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // The SQL migrations, embedded as Swift strings so a copied binary still carries them.
         .target(
             name: "CalibMigrations",
@@ -34,6 +37,7 @@ let package = Package(
             name: "CalibKit",
             dependencies: [
                 "CZlib",
+                "CKernels",
                 "CalibMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -46,6 +50,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "CalibBench", dependencies: ["CalibKit"], path: "Sources/CalibBench"),
         .testTarget(
             name: "CalibTests",
             dependencies: ["CalibKit", "calib"],

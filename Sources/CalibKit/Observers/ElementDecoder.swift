@@ -1,5 +1,8 @@
+import CKernels
+
 /// Converts runs of stored elements (any dtype, either byte order) to float32, a block at a time,
-/// so no tensor is ever converted or copied whole.
+/// so no tensor is ever converted or copied whole. The conversion itself is `ck_decode` (C, the same
+/// code the observer kernels use on their generic path).
 struct ElementDecoder {
     let base: UnsafeRawPointer
     let dtype: DType
@@ -16,38 +19,28 @@ struct ElementDecoder {
 
     /// Writes elements `[start, start + count)` as float32 into `out`.
     func decode(start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
-        let p = base + start * dtype.size
-        @inline(__always) func load<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T {
-            let v = p.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)
-            return swap ? v.byteSwapped : v
-        }
-        switch dtype {
-        case .float32:
-            for i in 0..<count { out[i] = Float(bitPattern: load(UInt32.self, i)) }
-        case .float16:
-            for i in 0..<count { out[i] = Float(Float16(bitPattern: load(UInt16.self, i))) }
-        case .bfloat16:
-            for i in 0..<count { out[i] = Float(bitPattern: UInt32(load(UInt16.self, i)) << 16) }
-        case .float64:
-            for i in 0..<count { out[i] = Float(Double(bitPattern: load(UInt64.self, i))) }
-        case .int8:
-            for i in 0..<count { out[i] = Float(load(Int8.self, i)) }
-        case .uint8:
-            for i in 0..<count { out[i] = Float(load(UInt8.self, i)) }
-        case .bool:
-            for i in 0..<count { out[i] = load(UInt8.self, i) == 0 ? 0 : 1 }
-        case .int16:
-            for i in 0..<count { out[i] = Float(load(Int16.self, i)) }
-        case .uint16:
-            for i in 0..<count { out[i] = Float(load(UInt16.self, i)) }
-        case .int32:
-            for i in 0..<count { out[i] = Float(load(Int32.self, i)) }
-        case .uint32:
-            for i in 0..<count { out[i] = Float(load(UInt32.self, i)) }
-        case .int64:
-            for i in 0..<count { out[i] = Float(load(Int64.self, i)) }
-        case .uint64:
-            for i in 0..<count { out[i] = Float(load(UInt64.self, i)) }
+        guard count > 0 else { return }
+        ck_decode(Int32(CK_ISA_BEST), dtype.kernelCode, swap ? 1 : 0, base + start * dtype.size, count, out)
+    }
+}
+
+extension DType {
+    /// The element-type code of the C kernels (`CK_F32`, …).
+    var kernelCode: Int32 {
+        switch self {
+        case .float32: Int32(CK_F32)
+        case .float16: Int32(CK_F16)
+        case .bfloat16: Int32(CK_BF16)
+        case .float64: Int32(CK_F64)
+        case .int8: Int32(CK_I8)
+        case .uint8: Int32(CK_U8)
+        case .int16: Int32(CK_I16)
+        case .uint16: Int32(CK_U16)
+        case .int32: Int32(CK_I32)
+        case .uint32: Int32(CK_U32)
+        case .int64: Int32(CK_I64)
+        case .uint64: Int32(CK_U64)
+        case .bool: Int32(CK_BOOL)
         }
     }
 }

@@ -60,16 +60,28 @@ final class SafetensorsFrameStream {
             throw InputError(
                 file: source, "frame of \(frameSize) bytes is larger than this machine's memory (\(memory) bytes)")
         }
+        // Read the data in chunks into a buffer that grows as bytes arrive, so a header that declares
+        // a huge frame on a short stream fails as "ends mid-frame" instead of reserving the memory.
+        var data: [UInt8] = []
+        data.reserveCapacity(Swift.min(dataSize, 64 << 20))
+        var chunk = [UInt8](repeating: 0, count: Swift.min(Swift.max(dataSize, 1), 4 << 20))
+        while data.count < dataSize {
+            let want = Swift.min(chunk.count, dataSize - data.count)
+            let n = try chunk.withUnsafeMutableBytes {
+                try readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), source: source)
+            }
+            data.append(contentsOf: chunk[0..<n])
+            if n < want { break }
+        }
+        guard data.count == dataSize else {
+            throw InputError(file: source, "stream ends mid-frame: \(data.count) of the \(dataSize) data bytes arrived")
+        }
         let frame = OwnedBytes(count: frameSize)
         prefix.withUnsafeBytes { frame.pointer.copyMemory(from: $0) }
         header.withUnsafeBytes {
             UnsafeMutableRawBufferPointer(rebasing: frame.pointer[prefixLength..<dataStart]).copyMemory(from: $0)
         }
-        let data = UnsafeMutableRawBufferPointer(rebasing: frame.pointer[dataStart..<frameSize])
-        let dataRead = try readFully(into: data, source: source)
-        guard dataRead == dataSize else {
-            throw InputError(file: source, "stream ends mid-frame: \(dataRead) of the \(dataSize) data bytes arrived")
-        }
+        data.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: frame.pointer[dataStart..<frameSize]).copyMemory(from: $0) }
 
         let bytes = UnsafeRawBufferPointer(rebasing: frame.bytes[0..<frameSize])
         let tensors = try SafetensorsParser.tensors(

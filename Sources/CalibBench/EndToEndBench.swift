@@ -1,0 +1,204 @@
+import CalibKit
+import Foundation
+
+/// Section 2: `CalibrationRunner` over safetensors batches in a temp dir (warm page cache), and the
+/// same batches phase by phase (read + hash, observe, the rest = store) to show where time goes.
+enum EndToEndBench {
+    static func writeBatches(dir: String, batches: Int, tensors: Int, shape: [Int]) throws -> Int {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let elements = shape.reduce(1, *)
+        let tensorBytes = elements * 4
+        var header = "{"
+        for t in 0..<tensors {
+            if t > 0 { header += "," }
+            header += "\"layer\(t).output\":{\"dtype\":\"F32\",\"shape\":\(shape),\"data_offsets\":[\(t * tensorBytes),\((t + 1) * tensorBytes)]}"
+        }
+        header += "}"
+        while (8 + header.utf8.count) % 8 != 0 { header += " " }  // keep the data 8-byte aligned, as writers do
+        let data = Buffer(bytes: tensors * tensorBytes)
+        data.fillFloat32(seed: 42)
+        let floats = data.base.assumingMemoryBound(to: Float.self)
+        var total = 0
+        for b in 0..<batches {
+            // Every batch differs (else the runner would skip it as a duplicate).
+            for t in 0..<tensors { floats[t * elements] = Float(b) + 0.5 }
+            let path = dir + "/batch-\(String(format: "%03d", b)).safetensors"
+            guard let f = fopen(path, "wb") else { throw CocoaError(.fileWriteUnknown) }
+            var length = UInt64(header.utf8.count).littleEndian
+            fwrite(&length, 8, 1, f)
+            _ = header.withCString { fwrite($0, 1, header.utf8.count, f) }
+            fwrite(data.base, 1, data.count, f)
+            fclose(f)
+            total += 8 + header.utf8.count + data.count
+        }
+        return total
+    }
+
+    /// Reads every file once so the timed runs find them in the page cache.
+    static func warm(dir: String) throws -> Int {
+        var total = 0
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 8 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where name.hasSuffix(".safetensors") {
+            let fd = open(dir + "/" + name, O_RDONLY)
+            guard fd >= 0 else { continue }
+            while true {
+                let n = read(fd, buffer, 8 << 20)
+                if n <= 0 { break }
+                total += n
+            }
+            close(fd)
+        }
+        return total
+    }
+
+    /// Maps every file and touches each page (what the reader's mapping costs before any byte is
+    /// hashed or observed): seconds.
+    static func mapAndTouch(dir: String) throws -> Double {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var checksum: UInt8 = 0
+        let t = now()
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where name.hasSuffix(".safetensors") {
+            let fd = open(dir + "/" + name, O_RDONLY)
+            guard fd >= 0 else { continue }
+            var st = stat()
+            fstat(fd, &st)
+            let size = Int(st.st_size)
+            if let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED {
+                let bytes = p.assumingMemoryBound(to: UInt8.self)
+                for offset in stride(from: 0, to: size, by: page) { checksum &+= bytes[offset] }
+                munmap(p, size)
+            }
+            close(fd)
+        }
+        sink = [Float(checksum)]
+        return now() - t
+    }
+
+    static func run(quick: Bool, reps: Int) throws {
+        let batches = quick ? 8 : 64, tensors = 16
+        let shape = quick ? [4, 128, 256] : [16, 128, 256]
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("calib-bench-\(getpid())").path
+        let dir = root + "/batches"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        print("\n2. End to end: CalibrationRunner, \(batches) batches x \(tensors) tensors f32 \(shape), per-tensor minmax")
+        let t0 = now()
+        let bytes = try writeBatches(dir: dir, batches: batches, tensors: tensors, shape: shape)
+        print(String(format: "   wrote %.2f GiB in %.1f s to %@", Double(bytes) / Double(1 << 30), now() - t0, dir))
+        _ = try warm(dir: dir)
+
+        // The runner, wall clock, into a fresh database each time.
+        var runnerSeconds = Double.infinity
+        var peak: Double? = nil
+        for rep in 0..<max(1, min(reps, 3)) {
+            let db = root + "/run\(rep).sqlite"
+            let store = try CalibStore(path: db)
+            let resetOK = Memory.resetPeak()
+            let t = now()
+            let summary = try CalibrationRunner(store: store, options: RunOptions(session: "e2e")).run(BatchReader(inputs: [dir]))
+            let seconds = now() - t
+            precondition(summary.added == batches, "runner added \(summary.added) of \(batches) batches")
+            if seconds < runnerSeconds { runnerSeconds = seconds }
+            if resetOK, let p = Memory.peakMiB { peak = max(peak ?? 0, p) } else if !resetOK { peak = nil }
+        }
+
+        // Phases, as the runner does them, without the store.
+        func phase(_ observe: (TensorData) -> Void) throws -> (read: Double, observe: Double) {
+            var read = 0.0, obs = 0.0
+            let reader = try BatchReader(inputs: [dir])
+            while true {
+                let t = now()
+                guard let batch = try reader.next() else { break }
+                let t1 = now()
+                for tensor in batch.tensors { observe(tensor) }
+                let t2 = now()
+                read += t1 - t
+                obs += t2 - t1
+            }
+            return (read, obs)
+        }
+        var readSeconds = Double.infinity, observeSeconds = Double.infinity, observe2 = Double.infinity
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        for _ in 0..<max(1, min(reps, 3)) {
+            let p = try phase { sink = RangeKernel.observe($0, channelAxis: nil).min }
+            readSeconds = min(readSeconds, p.read)
+            observeSeconds = min(observeSeconds, p.observe)
+            let q = try phase { sink = RangeKernel.observe($0, channelAxis: nil, threads: cores).min }
+            observe2 = min(observe2, q.observe)
+        }
+        var commitSeconds = Double.infinity
+        for rep in 0..<max(1, min(reps, 3)) { commitSeconds = min(commitSeconds, try commitPhase(dir: dir, root: root, rep: rep)) }
+        var touchSeconds = Double.infinity
+        for _ in 0..<max(1, min(reps, 3)) { touchSeconds = min(touchSeconds, try mapAndTouch(dir: dir)) }
+
+        print("   phases timed one at a time on one thread, share of the runner's wall clock (the runner overlaps reading with the rest)")
+        var table = Table(header: ["phase", "seconds", "share", "GB/s"])
+        table.rightAligned = [1, 2, 3]
+        table.add(["CalibrationRunner.run (wall clock)", f2(runnerSeconds), "100%", f2(gbps(bytes, runnerSeconds))])
+        table.add(["  BatchReader.next (map, parse, SHA-256)", f2(readSeconds), pct(readSeconds, runnerSeconds), f2(gbps(bytes, readSeconds))])
+        table.add(["    of which mmap + first touch of each page", f2(touchSeconds), pct(touchSeconds, runnerSeconds), f2(gbps(bytes, touchSeconds))])
+        table.add(["  RangeKernel.observe (1 core)", f2(observeSeconds), pct(observeSeconds, runnerSeconds), f2(gbps(bytes, observeSeconds))])
+        table.add(["  CalibStore.commit (statistics + encodings, one transaction per batch)", f2(commitSeconds), pct(commitSeconds, runnerSeconds), ""])
+        table.add(["RangeKernel.observe(threads: \(cores)), each tensor split", f2(observe2), "", f2(gbps(bytes, observe2))])
+        print(table.render())
+        print(String(
+            format: "   reading alone (SHA-256 of each file on one core) bounds a runner that overlaps it with the rest at %.2f GB/s",
+            gbps(bytes, readSeconds)))
+        print("   peak RSS during a run: \(peak.map { f1($0) + " MiB" } ?? "n/a (needs /proc/self/clear_refs)") (VmHWM, reset before each run)")
+    }
+
+    /// The batches committed one by one into a fresh session as the runner commits them (observed
+    /// first, untimed): the seconds spent in `CalibStore.commit`.
+    static func commitPhase(dir: String, root: String, rep: Int) throws -> Double {
+        let store = try CalibStore(path: root + "/commit\(rep).sqlite")
+        // TensorRecord and BatchRecord have no public initialiser: templates from a one-tensor run.
+        let seedFile = root + "/seed.safetensors"
+        try StoreBench.writeSeed(seedFile)
+        _ = try CalibrationRunner(store: store, options: RunOptions(session: "seed")).run(BatchReader(inputs: [seedFile]))
+        let seed = try store.requireSession("seed")
+        guard let template = try store.reports(session: seed.id).first?.tensor,
+            let batchTemplate = try store.batches(session: seed.id).first
+        else { return .nan }
+        let observer = ObserverConfig(kind: .minmax)
+        let scheme = QuantScheme()
+        let session = try store.createSession(name: "commit", observer: observer, scheme: scheme)
+        var ids: [String: Int64] = [:]
+        var stats: [String: TensorStats] = [:]
+        var seconds = 0.0
+        var seq = 0
+        let reader = try BatchReader(inputs: [dir])
+        while let batch = try reader.next() {
+            var list: [BatchCommit.Tensor] = []
+            var elements = 0
+            for tensor in batch.tensors {
+                var s = stats[tensor.name] ?? TensorStats(observer: observer, channels: 1)
+                s.accumulate(RangeKernel.observe(tensor, channelAxis: nil))
+                stats[tensor.name] = s
+                var record = template
+                record.name = tensor.name
+                record.id = ids[tensor.name] ?? 0
+                record.dtype = tensor.dtype
+                record.shape = tensor.shape
+                record.channelAxis = nil
+                record.channels = 1
+                list.append(BatchCommit.Tensor(record: record, stats: s, scheme: scheme, isNew: ids[tensor.name] == nil))
+                elements += tensor.elementCount
+            }
+            var record = batchTemplate
+            record.seq = seq
+            record.source = batch.source
+            record.sha256 = batch.contentHash
+            record.tensors = list.count
+            record.elements = elements
+            record.bytes = batch.byteCount
+            let t = now()
+            let newIds = try store.commit(BatchCommit(batch: record, tensors: list), session: session, expectedBatches: seq)
+            seconds += now() - t
+            ids.merge(newIds) { _, new in new }
+            seq += 1
+        }
+        return seconds
+    }
+
+    static func pct(_ part: Double, _ whole: Double) -> String { "\(Int((100 * part / whole).rounded()))%" }
+}

@@ -1,0 +1,9 @@
+// libFuzzer target: a whole .npy file, parsed in memory by NpyParser.tensor(in:name:storage:file:tensor:).
+// The parser call and the invariants are FuzzHarness / FuzzInvariants in
+// Tests/CalibTests/FuzzCorpusTests.swift (built with -D FUZZ_BUILD); fuzz/run.sh builds and runs this.
+@testable import CalibFuzz
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    FuzzHarness.fuzzOne(.npy, data, size)
+}

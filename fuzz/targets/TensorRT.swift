@@ -1,0 +1,9 @@
+// libFuzzer target: a TensorRT INT8 calibration cache, TensorRTCache.parse.
+// The parser call and the invariants are FuzzHarness / FuzzInvariants in
+// Tests/CalibTests/FuzzCorpusTests.swift (built with -D FUZZ_BUILD); fuzz/run.sh builds and runs this.
+@testable import CalibFuzz
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    FuzzHarness.fuzzOne(.tensorrt, data, size)
+}
