@@ -19,7 +19,7 @@ let package = Package(
         // zlib from the system (zlib1g-dev) inflates deflated .npz members.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Observer kernels in C: one portable binary with AVX2 code chosen at run time.
-        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CKernels", path: "Sources/CKernels"),
         // The SQL migrations, embedded as Swift strings so a copied binary still carries them.
         .target(
             name: "CalibMigrations",

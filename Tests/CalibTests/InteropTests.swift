@@ -110,7 +110,8 @@ import Testing
     /// Export → import → diff reports zero change, for every importable format.
     @Test(arguments: [
         ("aimet", "aimet", ["--symmetric"]), ("aimet-0.6.1", "aimet-0.6.1", []), ("aimet-2.0.0", "aimet-2.0.0", ["--signed"]),
-        ("onnxruntime", "onnxruntime", ["--convention", "onnxruntime"]), ("tensorrt", "tensorrt", ["--convention", "tensorrt"]),
+        ("onnxruntime", "onnxruntime", ["--convention", "onnxruntime"]), ("onnxruntime-cache", "onnxruntime", ["--convention", "onnxruntime"]),
+        ("tensorrt", "tensorrt", ["--convention", "tensorrt"]),
     ])
     func roundTrip(_ format: String, _ importFormat: String, _ flags: [String]) throws {
         let dir = TemporaryDirectory()
