@@ -8,6 +8,7 @@
 #   fuzz/run.sh replay TARGET FILE...   run inputs once (e.g. a saved crash) and print what happens
 #
 # Environment: JOBS=2 runs two targets at a time (default 1), NICE=10 (default) is the nice level,
+# SKIP_BUILD=1 runs the binaries as built (no rebuild when a source changed meanwhile),
 # FUZZ_ARGS adds libFuzzer flags (e.g. FUZZ_ARGS="-seed=1"), MERGE=1 merges new inputs into the corpus
 # after a run (-merge=1, keeps it minimal).
 #
@@ -54,6 +55,7 @@ FLAGS=(-O -gline-tables-only -sanitize=fuzzer,address -parse-as-library -swift-v
 # Builds fuzz/build/libCalibFuzz.a (the sources above, one module, instrumented) when a source is newer.
 build_core() {
     mkdir -p "$BUILD"
+    [[ ${SKIP_BUILD:-0} == 1 && -f $BUILD/libCalibFuzz.a ]] && return 0
     local lib="$BUILD/libCalibFuzz.a" stale=0
     if [[ ! -f $lib ]]; then stale=1; else
         for f in "${SOURCES[@]}" "$0"; do [[ $f -nt $lib ]] && { stale=1; break; }; done
@@ -69,6 +71,7 @@ build_core() {
 build_target() {
     local target=$1 file=${FILE[$1]:?unknown target $1 (targets: ${ALL[*]})}
     local exe="$BUILD/$target" src="$FUZZ/targets/$file.swift"
+    [[ ${SKIP_BUILD:-0} == 1 && -f $exe ]] && return 0
     if [[ -f $exe && ! $src -nt $exe && ! $BUILD/libCalibFuzz.a -nt $exe ]]; then return 0; fi
     echo "building fuzz/build/$target" >&2
     nice -n "$NICE" "$SWIFTC" "${FLAGS[@]}" -I "$BUILD" \
