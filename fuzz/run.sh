@@ -10,7 +10,7 @@
 # Environment: JOBS=2 runs two targets at a time (default 1), NICE=10 (default) is the nice level,
 # SKIP_BUILD=1 runs the binaries as built (no rebuild when a source changed meanwhile),
 # FUZZ_ARGS adds libFuzzer flags (e.g. FUZZ_ARGS="-seed=1"), MERGE=1 merges new inputs into the corpus
-# after a run (-merge=1, keeps it minimal).
+# after a run (-merge=1 -use_counters=0: only inputs that reach new edges, so the corpus stays small).
 #
 # Layout: fuzz/build/ (binaries, gitignore it), fuzz/corpus/<target>/ (seeds, committed),
 # fuzz/artifacts/<target>/ (libFuzzer's crash-*/oom-*/timeout-* files, gitignored; a crash worth keeping
@@ -95,7 +95,7 @@ run_target() {
     summarize "$target" "$log" "$status" "$seconds"
     if [[ ${MERGE:-0} == 1 ]]; then
         env SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 nice -n "$NICE" "$BUILD/$target" \
-            -merge=1 -max_len="${MAXLEN[$target]}" "$corpus" "$work" >>"$log" 2>&1 || true
+            -merge=1 -use_counters=0 -max_len="${MAXLEN[$target]}" "$corpus" "$work" >>"$log" 2>&1 || true
     fi
     return 0
 }
