@@ -48,7 +48,7 @@ struct FuzzResult {
     /// Broken invariants, an unexpected error type included: each one is a bug. The fuzz targets trap on them.
     var violations: [String]
     /// Results that keep the contract but look wrong (e.g. an infinite scale): reported, not fatal.
-    /// Each is `kind: detail`; fuzz/run.sh saves the first input of each kind under fuzz/findings/.
+    /// Each is `kind: detail`; the fuzz targets save the first input of each kind under fuzz/build/findings/.
     var findings: [String]
 }
 
@@ -693,8 +693,8 @@ enum FuzzInvariants {
 extension FuzzHarness {
     /// Kinds of finding already saved by this process: one input per kind is enough.
     nonisolated(unsafe) static var savedFindings: Set<String> = []
-    /// Where findings are saved (fuzz/run.sh sets it to fuzz/findings/<target>); nil: not saved.
-    nonisolated(unsafe) static let findingsDirectory: String? = ProcessInfo.processInfo.environment["FUZZ_FINDINGS_DIR"]
+    /// Where findings are saved (fuzz/run.sh sets it to fuzz/build/findings/<target>); nil: not saved.
+    static let findingsDirectory: String? = ProcessInfo.processInfo.environment["FUZZ_FINDINGS_DIR"]
 
     /// One libFuzzer execution: traps on a broken invariant (so libFuzzer saves the input as a crash),
     /// and saves the first input of each kind of known-issue finding.
@@ -712,8 +712,8 @@ extension FuzzHarness {
             FileHandle.standardError.write(Data("FINDING \(target.rawValue) \(finding)\n".utf8))
             if let dir = findingsDirectory {
                 try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                FileManager.default.createFile(atPath: "\(dir)/\(kind)", contents: Data(input))
-                FileManager.default.createFile(atPath: "\(dir)/\(kind).txt", contents: Data((finding + "\n").utf8))
+                _ = FileManager.default.createFile(atPath: "\(dir)/\(kind)", contents: Data(input))
+                _ = FileManager.default.createFile(atPath: "\(dir)/\(kind).txt", contents: Data((finding + "\n").utf8))
             }
         }
         return 0
@@ -774,7 +774,8 @@ extension FuzzHarness {
 
     /// The inputs saved in fuzz/crashes/<target>/ (described in fuzz/crashes/README.md) replay with no
     /// broken invariant: the issues they showed are either fixed (they are rejected now) or listed in
-    /// `FuzzChecker.knownIssues`. `oom-*` inputs are left out: they make the parser allocate gigabytes.
+    /// `FuzzChecker.knownIssues`. `oom-*` inputs (libFuzzer's name for an input that exhausts memory)
+    /// are left out, should one be saved with that name.
     @Test func savedCrashInputsReplay() throws {
         let crashes = Self.corpusRoot.deletingLastPathComponent().appendingPathComponent("crashes")
         for target in FuzzTarget.allCases {
