@@ -53,7 +53,13 @@ public struct CalibrationConfig: Sendable, Hashable {
         if members.count == 1, members[0].0 == "tensors", case .object(let inner) = members[0].1 { members = inner }
         return CalibrationConfig(rules: try members.map { glob, value in
             guard case .object(let fields) = value else { throw SchemeError("settings for '\(glob)' must be an object") }
-            return Rule(glob: glob, settings: try override(fields, glob: glob))
+            let settings = try override(fields, glob: glob)
+            do {
+                try settings.validate()
+            } catch let error as SchemeError {
+                throw SchemeError("'\(glob)': \(error.description)")
+            }
+            return Rule(glob: glob, settings: settings)
         })
     }
 

@@ -78,6 +78,24 @@ public struct SettingsOverride: Sendable, Hashable {
         return s
     }
 
+    /// Refuses what this override says on its own that no run could accept, so a `--config` rule is
+    /// reported by its glob when the file is read rather than by a tensor halfway through a run: an
+    /// averaging constant outside (0, 1], a bitwidth no convention supports, and, when the override
+    /// names a convention, settings that convention refuses (its own defaults plus these settings).
+    /// What depends on the flags a rule is combined with is checked when a run applies it.
+    public func validate() throws(SchemeError) {
+        if let c = averagingConstant, !(c > 0 && c <= 1) {
+            throw SchemeError("averaging_constant must be in (0, 1], got \(c)")
+        }
+        if let b = bitwidth, !((2...16).contains(b) || b == 32) {
+            throw SchemeError("bitwidth \(b) is not supported by any convention (2-16, or 32 with aimet)")
+        }
+        if let convention {
+            let trt = convention == .tensorrt
+            try appliedScheme(to: QuantScheme(convention: convention, symmetric: trt, signed: trt)).validate()
+        }
+    }
+
     /// Only the encoding part, for re-deriving from stored statistics.
     public func appliedScheme(to scheme: QuantScheme) -> QuantScheme {
         var s = scheme

@@ -9,7 +9,8 @@ extension JSONValue {
     /// in place: `member(_:)` returns the last, as Python's `json` does).
     ///
     /// Integers that fit in `Int` become `.int`; every other number becomes `.float(Float(double))`,
-    /// exact for the float32 values deployment files print as doubles. A UTF-8 byte order mark is
+    /// exact for the float32 values deployment files print as doubles; a number beyond float32's range
+    /// is an error (it would become infinity). A UTF-8 byte order mark is
     /// skipped. With `allowNonFinite`, Python's `NaN`, `Infinity` and `-Infinity` are accepted too
     /// (`json.dumps` writes them for non-finite floats).
     ///
@@ -359,7 +360,10 @@ private struct JSONParser {
         let text = String(decoding: bytes[start..<i], as: UTF8.self)
         if integral, let n = Int(text) { return .int(n) }
         guard let d = Double(text) else { throw error("invalid number '\(text)'", at: start) }
-        return .float(Float(d))
+        // Every file calib reads holds float32 values; one beyond float32's range is an error, not infinity.
+        let f = Float(d)
+        guard f.isFinite else { throw error("number '\(text.prefix(40))' is beyond the float32 range", at: start) }
+        return .float(f)
     }
 }
 

@@ -24,20 +24,29 @@ public enum TensorRTCache {
 
     /// The header and one `NAME: HEX` line per entry, in table order, every line ending in "\n".
     ///
+    /// An entry whose encoding already follows TensorRT's convention is written with its own scale, so
+    /// a cache read and written again is the same file (`scale * 127 / 127` is not always `scale` in
+    /// float32). Any other entry gets `scale = amax / 127` in float32 (amax 1.0 gives `3c010204`), where
     /// `amax` is `max(|min|, |max|)` of the entry's observed range when it has one
     /// (`observedMin`/`observedMax`), else of its encoding's representable range; non-finite values are
     /// left out (an entry with none gets amax 0). The cache is per-tensor only: a per-channel entry is
-    /// written with the largest amax of its channels. `scale = amax / 127` in float32 (amax 1.0 gives
-    /// `3c010204`).
+    /// written with the largest amax of its channels.
     public static func export(_ table: EncodingTable, version: String = defaultVersion, algorithm: String = defaultAlgorithm) -> String {
         var out = "TRT-\(version)-\(algorithm)\n"
         for entry in table.entries {
-            let lows = entry.observedMin ?? entry.encoding.min
-            let highs = entry.observedMax ?? entry.encoding.max
-            let amax = (lows + highs).filter(\.isFinite).map(abs).max() ?? 0
-            out += "\(entry.name): \(hex(amax / 127))\n"
+            out += "\(entry.name): \(hex(scale(of: entry)))\n"
         }
         return out
+    }
+
+    /// The scale TensorRT reads for `entry`.
+    static func scale(of entry: EncodingTable.Entry) -> Float {
+        let e = entry.encoding
+        if e.scheme.convention == .tensorrt, e.channelCount == 1 { return e.scale[0] }
+        let lows = entry.observedMin ?? e.min
+        let highs = entry.observedMax ?? e.max
+        let amax = (lows + highs).filter(\.isFinite).map(abs).max() ?? 0
+        return amax / 127
     }
 
     /// The 8 lowercase hex digits of a float32's big-endian bits.
