@@ -88,6 +88,21 @@ import Testing
         }
     }
 
+    /// Ranges compare in IEEE total order across batches, as the kernels do within one: -0 < +0, so
+    /// the stored bits do not depend on the order the batches came in.
+    @Test func minMaxAccumulationIsOrderIndependentForSignedZeros() {
+        let observer = ObserverConfig(kind: .minmax)
+        let negative = BatchRange(min: [-0.0], max: [-0.0], elements: 1, nonfinite: 0)
+        let positive = BatchRange(min: [0.0], max: [0.0], elements: 1, nonfinite: 0)
+        var a = TensorStats(observer: observer, channels: 1), b = a
+        a.accumulate(negative)
+        a.accumulate(positive)
+        b.accumulate(positive)
+        b.accumulate(negative)
+        #expect(a.min.map(\.bitPattern) == [(-0.0 as Float).bitPattern] && b.min.map(\.bitPattern) == a.min.map(\.bitPattern))
+        #expect(a.max.map(\.bitPattern) == [(0.0 as Float).bitPattern] && b.max.map(\.bitPattern) == a.max.map(\.bitPattern))
+    }
+
     @Test func resumingGivesTheSameResultAsOneRun() throws {
         let batches = Fixtures.path("golden/cases/torch_ema_quint8_affine/batches")
         let files = try FileManager.default.contentsOfDirectory(atPath: batches).sorted().map { batches + "/" + $0 }

@@ -33,9 +33,11 @@ public struct TensorStats: Sendable, Equatable {
         precondition(batch.min.count == channels, "channel count changed")
         switch observer.kind {
         case .minmax:
+            // IEEE total order, as the kernels compare within a batch: -0 < +0, so the stored range
+            // is the same bits whatever order the batches come in.
             for c in 0..<channels {
-                min[c] = Swift.min(min[c], batch.min[c])
-                max[c] = Swift.max(max[c], batch.max[c])
+                if batch.min[c].isTotallyOrdered(belowOrEqualTo: min[c]) { min[c] = batch.min[c] }
+                if max[c].isTotallyOrdered(belowOrEqualTo: batch.max[c]) { max[c] = batch.max[c] }
             }
         case .ema:
             let k = observer.averagingConstant
