@@ -166,6 +166,14 @@ import Glibc
         #expect(error.reason.hasPrefix("frame of 4398046511190 bytes is larger than this machine's memory"))
     }
 
+    /// The header buffer grows as bytes arrive too: 8 bytes declaring a 100 MB header cost one chunk.
+    @Test func stdinHeaderLengthWithoutAHeaderEndsMidFrame() throws {
+        let prefix = withUnsafeBytes(of: UInt64(100_000_000).littleEndian) { [UInt8]($0) }
+        let error = try #require(inputError { _ = try Reader.stdin(prefix + Array("{\"a\":".utf8)) })
+        #expect(error.file == "stdin#0")
+        #expect(error.reason == "stream ends mid-frame: 5 of the 100000000 header bytes arrived")
+    }
+
     @Test func stdinRejectsABadFrame() throws {
         let bad = Safetensors.file(#"{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))
         let error = try #require(inputError { _ = try Reader.stdin(bad) })

@@ -8,7 +8,7 @@ import Darwin
 /// can pipe batches into calib without writing files. Each frame's size is known from its header:
 /// the 8-byte length, the header, then exactly as many data bytes as the largest end offset.
 ///
-/// Frames are read whole into an `OwnedBytes` (a pipe cannot be mapped). A stream that ends
+/// Frames are read whole into an `OwnedBytes` (a pipe cannot be mapped), which grows as the bytes arrive. A stream that ends
 /// between frames is the normal end; one that ends inside a frame is an error naming `stdin#N`.
 /// After an error the stream is out of step, so it reports no further frames.
 final class SafetensorsFrameStream {
@@ -36,22 +36,33 @@ final class SafetensorsFrameStream {
 
     private func readFrame(source: String) throws -> Batch? {
         let prefixLength = SafetensorsParser.prefixLength
-        var prefix = [UInt8](repeating: 0, count: prefixLength)
-        let prefixRead = try prefix.withUnsafeMutableBytes { try readFully(into: $0, source: source) }
-        if prefixRead == 0 { return nil }
-        guard prefixRead == prefixLength else {
-            throw InputError(file: source, "stream ends mid-frame: \(prefixRead) of the 8 header-length bytes arrived")
+        // The frame is read into one buffer that grows as bytes arrive (never more than a chunk
+        // ahead of them), so a header that declares a huge size on a short stream fails as "ends
+        // mid-frame" instead of reserving that memory first.
+        let frame = OwnedBytes(count: 0)
+        var filled = 0
+        func fill(upTo end: Int, _ what: String) throws {
+            let start = filled
+            while filled < end {
+                let want = Swift.min(end - filled, Swift.max(4 << 20, filled))
+                frame.resize(to: filled + want)
+                let n = try readFully(into: UnsafeMutableRawBufferPointer(rebasing: frame.pointer[filled..<(filled + want)]), source: source)
+                filled += n
+                if n < want { break }
+            }
+            guard filled == end else {
+                if filled == 0 { return }
+                throw InputError(file: source, "stream ends mid-frame: \(filled - start) of the \(end - start) \(what) bytes arrived")
+            }
         }
-        let headerLength = try prefix.withUnsafeBytes { try SafetensorsParser.headerLength(prefix: $0, file: source) }
 
-        var header = [UInt8](repeating: 0, count: headerLength)
-        let headerRead = try header.withUnsafeMutableBytes { try readFully(into: $0, source: source) }
-        guard headerRead == headerLength else {
-            throw InputError(file: source, "stream ends mid-frame: \(headerRead) of the \(headerLength) header bytes arrived")
-        }
-        let entries = try header.withUnsafeBytes { try SafetensorsParser.entries(header: $0, file: source) }
-
+        try fill(upTo: prefixLength, "header-length")
+        if filled == 0 { return nil }
+        let headerLength = try SafetensorsParser.headerLength(prefix: UnsafeRawBufferPointer(frame.bytes), file: source)
         let dataStart = prefixLength + headerLength
+        try fill(upTo: dataStart, "header")
+        let entries = try SafetensorsParser.entries(header: UnsafeRawBufferPointer(rebasing: frame.bytes[prefixLength..<dataStart]), file: source)
+
         let dataSize = SafetensorsParser.dataSize(of: entries)
         let frameSize = dataStart + dataSize
         // The whole frame is held in memory: refuse one that cannot fit rather than trap in malloc.
@@ -60,28 +71,8 @@ final class SafetensorsFrameStream {
             throw InputError(
                 file: source, "frame of \(frameSize) bytes is larger than this machine's memory (\(memory) bytes)")
         }
-        // Read the data in chunks into a buffer that grows as bytes arrive, so a header that declares
-        // a huge frame on a short stream fails as "ends mid-frame" instead of reserving the memory.
-        var data: [UInt8] = []
-        data.reserveCapacity(Swift.min(dataSize, 64 << 20))
-        var chunk = [UInt8](repeating: 0, count: Swift.min(Swift.max(dataSize, 1), 4 << 20))
-        while data.count < dataSize {
-            let want = Swift.min(chunk.count, dataSize - data.count)
-            let n = try chunk.withUnsafeMutableBytes {
-                try readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), source: source)
-            }
-            data.append(contentsOf: chunk[0..<n])
-            if n < want { break }
-        }
-        guard data.count == dataSize else {
-            throw InputError(file: source, "stream ends mid-frame: \(data.count) of the \(dataSize) data bytes arrived")
-        }
-        let frame = OwnedBytes(count: frameSize)
-        prefix.withUnsafeBytes { frame.pointer.copyMemory(from: $0) }
-        header.withUnsafeBytes {
-            UnsafeMutableRawBufferPointer(rebasing: frame.pointer[prefixLength..<dataStart]).copyMemory(from: $0)
-        }
-        data.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: frame.pointer[dataStart..<frameSize]).copyMemory(from: $0) }
+        try fill(upTo: frameSize, "data")
+        frame.resize(to: frameSize)
 
         let bytes = UnsafeRawBufferPointer(rebasing: frame.bytes[0..<frameSize])
         let tensors = try SafetensorsParser.tensors(

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One tensor of one batch, as it lies in the file: no element has been copied or converted.
 ///
 /// `bytes` points into memory owned by `storage` (usually a read-only file mapping); keep the
@@ -39,13 +45,24 @@ public struct TensorData: @unchecked Sendable {
 
 /// Heap storage that owns copied or decompressed bytes (stdin frames, deflated npz members).
 public final class OwnedBytes: @unchecked Sendable {
-    public let pointer: UnsafeMutableRawBufferPointer
+    public private(set) var pointer: UnsafeMutableRawBufferPointer
 
     public init(count: Int) {
-        pointer = .allocate(byteCount: max(count, 1), alignment: 64)
+        pointer = UnsafeMutableRawBufferPointer(start: Self.reallocate(nil, max(count, 1)), count: max(count, 1))
     }
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(pointer)[0..<pointer.count]) }
 
-    deinit { pointer.deallocate() }
+    /// Grows or shrinks the buffer, keeping its first bytes (realloc: large blocks move without a
+    /// copy). Only while no tensor points into it: the address may change.
+    func resize(to count: Int) {
+        pointer = UnsafeMutableRawBufferPointer(start: Self.reallocate(pointer.baseAddress, max(count, 1)), count: max(count, 1))
+    }
+
+    private static func reallocate(_ old: UnsafeMutableRawPointer?, _ count: Int) -> UnsafeMutableRawPointer {
+        guard let p = realloc(old, count) else { fatalError("out of memory allocating \(count) bytes") }
+        return p
+    }
+
+    deinit { free(pointer.baseAddress) }
 }
