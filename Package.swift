@@ -18,6 +18,9 @@ let package = Package(
     targets: [
         // zlib from the system (zlib1g-dev) inflates deflated .npz members.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // XXH3-128 from the system (libxxhash-dev): the batch identity of new sessions, at memory
+        // bandwidth (SHA-256 ran at ~1.5 GB/s and capped `calib run` there).
+        .systemLibrary(name: "CXXHash", path: "Sources/CXXHash"),
         // Observer kernels in C: one portable binary with AVX2 code chosen at run time.
         .target(name: "CKernels", path: "Sources/CKernels"),
         // The SQL migrations, embedded as Swift strings so a copied binary still carries them.
@@ -37,6 +40,7 @@ let package = Package(
             name: "CalibKit",
             dependencies: [
                 "CZlib",
+                "CXXHash",
                 "CKernels",
                 "CalibMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),

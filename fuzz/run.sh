@@ -38,10 +38,10 @@ declare -A MAXLEN=(
 ALL=(safetensors npy npz stdin-frames aimet onnxruntime-json onnxruntime-flatbuffers onnxruntime-cache tensorrt config)
 
 # The parser sources the targets need: everything but the store, the observers' kernels and the
-# Crypto-based ContentHasher (replaced by fuzz/support/ContentHasherStub.swift).
+# ContentHasher, which links swift-crypto and libxxhash (replaced by fuzz/support/ContentHasherStub.swift).
 SOURCES=(
     "$ROOT"/Sources/CalibKit/Tensor/*.swift
-    "$ROOT"/Sources/CalibKit/Readers/{TensorLayout,HeaderJSON,SafetensorsParser,NpyHeader,NpyParser,NpzArchive,MappedFile,TensorData+Values,SafetensorsFrameStream}.swift
+    "$ROOT"/Sources/CalibKit/Readers/{TensorLayout,HeaderJSON,SafetensorsParser,NpyHeader,NpyParser,NpzArchive,MappedFile,TensorData+Values,SafetensorsFrameStream,ContentHashAlgorithm}.swift
     "$ROOT"/Sources/CalibKit/Encoding/*.swift
     "$ROOT"/Sources/CalibKit/Formats/{AimetEncodings,AimetQuantizerArgs,AimetVersion,EncodingTable,FlatBuffers,JSONValue,JSONValue+Parse,OnnxRuntimeCalibration,TensorRTCache}.swift
     "$ROOT"/Sources/CalibKit/Calibration/{CalibrationConfig,TensorSettings,Glob}.swift

@@ -187,7 +187,7 @@ enum EndToEndBench {
             var record = batchTemplate
             record.seq = seq
             record.source = batch.source
-            record.sha256 = batch.contentHash
+            record.contentHash = batch.contentHash
             record.tensors = list.count
             record.elements = elements
             record.bytes = batch.byteCount

@@ -51,6 +51,19 @@ import Glibc
         #expect(bytes.dtype == .uint8 && bytes.byteOrder == .little)
     }
 
+    /// Batch identity under both algorithms, against hashlib and the xxhash package (expected.json):
+    /// sessions from before schema 3 keep SHA-256, new ones use XXH3-128.
+    @Test(arguments: ["safetensors/mixed.safetensors", "npy/v1.npy", "npy", "npz/deflated.npz"])
+    func contentHashesMatchTheReferenceImplementations(source: String) throws {
+        let entry = Expected.entry(source)
+        let path = Fixtures.path("readers/\(source)")
+        #expect(try only(Reader.read([path])).contentHash == entry["xxh3_128"] as? String)
+        #expect(try only(Reader.read([path], hash: .sha256)).contentHash == entry["sha256"] as? String)
+        #expect(ContentHashAlgorithm.current == .xxh3_128)
+        // The empty input: XXH3-128's published value (xxhsum -H2 /dev/null).
+        #expect(ContentHasher.hash(UnsafeRawBufferPointer(start: nil, count: 0), .xxh3_128) == "99aa06d3014798d86001c324468d497f")
+    }
+
     @Test func npyDirectoryIsOneBatchInNameOrder() throws {
         let batch = try only(Reader.fixture("npy"))
         #expect(batch.source == Fixtures.path("readers/npy"))
@@ -131,7 +144,7 @@ import Glibc
         let batches = try Reader.stdin(first + second)
         #expect(batches.map(\.source) == ["stdin#0", "stdin#1"])
         #expect(batches.map(\.byteCount) == [first.count, second.count])
-        #expect(batches.map(\.contentHash) == [sha256(first), sha256(second)])
+        #expect(batches.map(\.contentHash) == [xxh3(first), xxh3(second)])
         #expect(batches[0].tensors[0].floatValues() == [1.5, -2])
         #expect(batches[1].tensors.map(\.name) == ["b", "c"])
         #expect(batches[1].tensors.map { $0.floatValues() } == [[7], [0.25]])
@@ -533,8 +546,9 @@ import Glibc
 
 /// Reads every batch of `inputs`.
 private enum Reader {
-    static func read(_ inputs: [String], standardInput: Int32 = 0) throws -> [Batch] {
+    static func read(_ inputs: [String], standardInput: Int32 = 0, hash: ContentHashAlgorithm = .current) throws -> [Batch] {
         let reader = try BatchReader(inputs: inputs, standardInput: standardInput)
+        reader.hashAlgorithm = hash
         var batches: [Batch] = []
         while let batch = try reader.next() { batches.append(batch) }
         return batches
@@ -567,7 +581,7 @@ private enum Expected {
     static func check(_ batch: Batch, against key: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let entry = entry(key)
         #expect(batch.source == Fixtures.path("readers/\(key)"), sourceLocation: sourceLocation)
-        #expect(batch.contentHash == entry["sha256"] as? String, sourceLocation: sourceLocation)
+        #expect(batch.contentHash == entry["xxh3_128"] as? String, sourceLocation: sourceLocation)
         #expect(batch.byteCount == entry["bytes"] as? Int, sourceLocation: sourceLocation)
         let tensors = try #require(entry["tensors"] as? [String: [String: Any]], sourceLocation: sourceLocation)
         #expect(Set(batch.tensors.map(\.name)) == Set(tensors.keys), sourceLocation: sourceLocation)
@@ -721,7 +735,7 @@ private func only(_ batches: [Batch], sourceLocation: SourceLocation = #_sourceL
     return try #require(batches.first, sourceLocation: sourceLocation)
 }
 
-private func sha256(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { ContentHasher.hash($0) } }
+private func xxh3(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { ContentHasher.hash($0, .xxh3_128) } }
 private func floats(_ values: [Float]) -> [UInt8] { values.flatMap { le32($0.bitPattern) } }
 private func le16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
 private func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }

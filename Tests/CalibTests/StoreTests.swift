@@ -6,7 +6,7 @@ import Testing
 @Suite struct StoreTests {
     /// Migration names are append-only: renaming an applied one would run it again. This pins the list.
     @Test func migrationListIsPinned() throws {
-        #expect(Schema.migrationNames == ["0001_initial", "0002_roles_labels_imports"])
+        #expect(Schema.migrationNames == ["0001_initial", "0002_roles_labels_imports", "0003_batch_hash"])
         let store = try CalibStore()
         #expect(try store.appliedMigrations() == Schema.migrationNames)
     }
@@ -16,9 +16,9 @@ import Testing
         let store = try CalibStore(path: dir.path("a.sqlite"))
         try store.writer.read { db in
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
-            #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == 2)
+            #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == 3)
             let rows = try Row.fetchAll(db, sql: "SELECT name, checksum FROM calib_migrations ORDER BY name")
-            #expect(rows.count == 2)
+            #expect(rows.count == 3)
             #expect(rows[0]["checksum"] as String == Schema.checksum(embeddedSQL("0001_initial")))
         }
     }
@@ -59,6 +59,57 @@ import Testing
         }
     }
 
+    /// Schema 3 keeps what schema 2 stored: its sessions stay SHA-256 (their batches are still
+    /// recognised), the column is renamed, and new sessions get XXH3-128.
+    @Test func schemaTwoDatabaseUpgradesKeepingSHA256Sessions() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path("v2.sqlite")
+        let batchFile = Fixtures.path("golden/cases/aimet_multibatch_asym_unsigned_8/batches/000.safetensors")
+        let sha = try BatchReader.hashOf(batchFile, .sha256)
+        do {
+            let old = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(old, upTo: "0002_roles_labels_imports")
+            try old.write { db in
+                try db.execute(sql: """
+                    INSERT INTO sessions (name, created_at, updated_at, status, stats_config, encoding_config, tool_version)
+                    VALUES ('old', 'then', 'then', 'ready', '{"averaging_constant":0.01,"observer":"minmax","per_channel_axis":null,"tensors":[]}',
+                            '{"bitwidth":8,"convention":"aimet","reduce_range":false,"signed":false,"symmetric":false}', '0.1')
+                    """)
+                try db.execute(
+                    sql: "INSERT INTO batches (session_id, seq, source, sha256, tensors, elements, bytes, added_at) VALUES (1, 0, 'b', ?, 0, 0, 1, 'then')",
+                    arguments: [sha])
+            }
+        }
+        let store = try CalibStore(path: path)
+        let old = try store.requireSession("old")
+        #expect(old.batchHash == .sha256)
+        #expect(try store.batches(session: old.id).map(\.contentHash) == [sha])
+        #expect(try store.containsBatch(contentHash: sha, session: old.id) != nil)
+        let new = try store.createSession(name: "new", observer: ObserverConfig(), scheme: QuantScheme())
+        #expect(new.batchHash == .xxh3_128)
+    }
+
+    /// A SHA-256 session resumed by this calib hashes with SHA-256: stored batches are skipped, new
+    /// ones are stored with SHA-256 digests, and `check` finds nothing.
+    @Test func sha256SessionsResumeWithTheirOwnHash() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path("resume.sqlite")
+        let batches = Fixtures.path("golden/cases/aimet_multibatch_asym_unsigned_8/batches")
+        let files = try FileManager.default.contentsOfDirectory(atPath: batches).sorted().map { batches + "/" + $0 }
+        let store = try CalibStore(path: path)
+        let session = try store.createSession(name: "s", observer: ObserverConfig(), scheme: QuantScheme())
+        try store.writer.write { db in try db.execute(sql: "UPDATE sessions SET batch_hash = 'sha256' WHERE id = ?", arguments: [session.id]) }
+        let runner = CalibrationRunner(store: store, options: RunOptions(session: "s"))
+        #expect(try runner.run(BatchReader(inputs: [files[0]])).added == 1)
+        let again = try runner.run(BatchReader(inputs: files))
+        #expect(again.added == files.count - 1 && again.skipped == 1)
+        #expect(try store.batches(session: session.id).map(\.contentHash) == files.map { try BatchReader.hashOf($0, .sha256) })
+        #expect(try store.check().isEmpty)
+        // A digest of the wrong length for the session's algorithm is a finding.
+        try store.writer.write { db in try db.execute(sql: "UPDATE batches SET content_hash = 'abc' WHERE seq = 1") }
+        #expect(try store.check().map(\.description) == ["session 's': 1 batch (first: 1) without a sha256 content hash"])
+    }
+
     @Test func readOnlyOpenDoesNotCreateADatabase() throws {
         let dir = TemporaryDirectory()
         let path = dir.path("absent.sqlite")
@@ -74,7 +125,7 @@ import Testing
         var stats = TensorStats(observer: observer, channels: 3)
         stats.accumulate(BatchRange(min: [-1, .infinity, -0.1], max: [1, -.infinity, 3.3], elements: 30, nonfinite: 2))
         let record = TensorRecord(id: 0, name: "t", role: .activation, dtype: .float16, shape: [2, 3, 5], channelAxis: 1, channels: 3)
-        let batch = BatchRecord(seq: 0, source: "b", sha256: "ab", tensors: 1, elements: 30, bytes: 60, addedAt: "now")
+        let batch = BatchRecord(seq: 0, source: "b", contentHash: "ab", tensors: 1, elements: 30, bytes: 60, addedAt: "now")
         try store.commit(BatchCommit(batch: batch, tensors: [.init(record: record, stats: stats, scheme: scheme, isNew: true)]), session: session, expectedBatches: 0)
         let reports = try store.reports(session: session.id)
         #expect(reports.count == 1)
@@ -138,5 +189,14 @@ import Testing
     func embeddedSQL(_ name: String) -> String {
         try! String(contentsOf: Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("migrations/\(name).sql"), encoding: .utf8)
+    }
+}
+
+extension BatchReader {
+    /// The content hash the reader gives the one batch at `path`.
+    static func hashOf(_ path: String, _ algorithm: ContentHashAlgorithm) throws -> String {
+        let reader = try BatchReader(inputs: [path])
+        reader.hashAlgorithm = algorithm
+        return try #require(try reader.next()).contentHash
     }
 }

@@ -76,11 +76,12 @@ public final class CalibrationRunner {
         var summary = Summary(
             session: session.name, added: 0, skipped: 0, totalBatches: batchCount, tensors: state.count, bytes: 0, seconds: 0)
         try store.setStatus(.running, session: session.id)
+        reader.hashAlgorithm = session.batchHash
         let prefetcher = Prefetcher(reader)
         defer { prefetcher.stop() }
         do {
             while let batch = try prefetcher.next() {
-                if let existing = try store.containsBatch(sha256: batch.contentHash, session: session.id) {
+                if let existing = try store.containsBatch(contentHash: batch.contentHash, session: session.id) {
                     // Counted already; but the run's flags still apply to the tensors it holds.
                     let plan = try resolve(batch, session: session, state: state)
                     let changed = plan.compactMap { t -> BatchCommit.Tensor? in
@@ -136,7 +137,7 @@ public final class CalibrationRunner {
             elements += tensor.elementCount
         }
         let record = BatchRecord(
-            seq: 0, source: batch.source, sha256: batch.contentHash, tensors: updates.count, elements: elements,
+            seq: 0, source: batch.source, contentHash: batch.contentHash, tensors: updates.count, elements: elements,
             bytes: batch.byteCount, addedAt: Timestamp.now())
         return BatchCommit(batch: record, tensors: updates)
     }

@@ -16,6 +16,8 @@
 public final class BatchReader {
     private let sources: [BatchSource]
     private var index = 0
+    /// How `Batch.contentHash` is computed: the session's algorithm (the runner sets it before reading).
+    public var hashAlgorithm = ContentHashAlgorithm.current
 
     /// Expands `inputs`; throws `InputError` for a missing path, an unknown file type, or a
     /// directory without tensors. `standardInput` is the descriptor `-` reads.
@@ -29,7 +31,7 @@ public final class BatchReader {
         while index < sources.count {
             let source = sources[index]
             if case .stream(let stream) = source {
-                if let batch = try stream.next() { return batch }
+                if let batch = try stream.next(hash: hashAlgorithm) { return batch }
                 index += 1
                 continue
             }
@@ -56,7 +58,7 @@ public final class BatchReader {
         case .npyDirectory(let directory, let paths):
             // Each file's name and length go into the hash too, so renaming or re-splitting the
             // arrays is a different batch even when the concatenated bytes happen to match.
-            var hasher = ContentHasher()
+            let hasher = ContentHasher(hashAlgorithm)
             var tensors: [TensorData] = []
             var byteCount = 0
             for path in paths {
@@ -65,7 +67,7 @@ public final class BatchReader {
                 tensors.append(try NpyParser.tensor(in: file.bytes, name: name, storage: file, file: path, tensor: nil))
                 hasher.update(Array(Self.fileName(path).utf8) + [0])
                 withUnsafeBytes(of: UInt64(file.bytes.count).littleEndian) { hasher.update($0) }
-                hasher.update(file.bytes)
+                file.feed(hasher)
                 byteCount += file.bytes.count
             }
             return Batch(source: directory, contentHash: hasher.finalize(), byteCount: byteCount, tensors: tensors)
@@ -74,8 +76,11 @@ public final class BatchReader {
         }
     }
 
+    /// Hashing releases the pages behind it: the observers fault them in again, a window at a time.
     private func batch(_ path: String, _ file: MappedFile, _ tensors: [TensorData]) -> Batch {
-        Batch(source: path, contentHash: ContentHasher.hash(file.bytes), byteCount: file.bytes.count, tensors: tensors)
+        let hasher = ContentHasher(hashAlgorithm)
+        file.feed(hasher)
+        return Batch(source: path, contentHash: hasher.finalize(), byteCount: file.bytes.count, tensors: tensors)
     }
 
     private static func fileName(_ path: String) -> String {

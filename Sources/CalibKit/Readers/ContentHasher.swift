@@ -1,25 +1,53 @@
+import CXXHash
 import Crypto
 
-/// Incremental SHA-256 of a batch's bytes, giving `Batch.contentHash`: the identity that lets the
-/// store notice the same batch fed twice, whatever path or stream it came from.
-struct ContentHasher {
-    private var sha = SHA256()
+/// Incremental hash of a batch's bytes, giving `Batch.contentHash`.
+final class ContentHasher {
+    private var sha: SHA256?
+    private let xxh: OpaquePointer?
 
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard !bytes.isEmpty else { return }
-        sha.update(bufferPointer: bytes)
+    init(_ algorithm: ContentHashAlgorithm) {
+        switch algorithm {
+        case .sha256:
+            sha = SHA256()
+            xxh = nil
+        case .xxh3_128:
+            guard let state = XXH3_createState() else { fatalError("out of memory for an XXH3 state") }
+            XXH3_128bits_reset(state)
+            xxh = state
+        }
     }
 
-    mutating func update(_ bytes: [UInt8]) {
+    deinit { if let xxh { XXH3_freeState(xxh) } }
+
+    func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        if let xxh {
+            _ = calib_xxh3_128_update(xxh, base, bytes.count)
+        } else {
+            sha!.update(bufferPointer: bytes)
+        }
+    }
+
+    func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
     /// Lowercase hex of the digest.
     func finalize() -> String {
+        if let xxh {
+            var canonical = XXH128_canonical_t()
+            XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(xxh))
+            return withUnsafeBytes(of: canonical.digest) { Self.hex($0) }
+        }
+        return sha!.finalize().withUnsafeBytes { Self.hex($0) }
+    }
+
+    private static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in sha.finalize() {
+        hex.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
             hex.append(digits[Int(byte >> 4)])
             hex.append(digits[Int(byte & 0x0F)])
         }
@@ -27,8 +55,8 @@ struct ContentHasher {
     }
 
     /// The hex digest of one buffer.
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> String {
-        var hasher = ContentHasher()
+    static func hash(_ bytes: UnsafeRawBufferPointer, _ algorithm: ContentHashAlgorithm) -> String {
+        let hasher = ContentHasher(algorithm)
         hasher.update(bytes)
         return hasher.finalize()
     }

@@ -39,6 +39,37 @@ final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
 
+    /// Drops the pages that lie wholly inside `range` from this process's resident set. The page
+    /// cache keeps them, and the next read faults them back in unchanged (the mapping is read-only),
+    /// so a run's memory holds what it is reading now rather than every page of every batch it has
+    /// touched. Pages shared with a neighbouring range are kept.
+    func release(_ range: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, let start = range.baseAddress, !range.isEmpty else { return }
+        let page = MappedFile.pageSize
+        let lo = (Int(bitPattern: start) + page - 1) / page * page
+        let hi = (Int(bitPattern: start) + range.count) / page * page
+        let fileEnd = Int(bitPattern: base) + bytes.count
+        // The file's last partial page is wholly ours too.
+        let end = Int(bitPattern: start) + range.count == fileEnd ? (fileEnd + page - 1) / page * page : hi
+        guard lo >= Int(bitPattern: base), end > lo else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), end - lo, MADV_DONTNEED)
+    }
+
+    /// Feeds the whole file to `hasher`, releasing each window of pages once it is hashed.
+    func feed(_ hasher: ContentHasher) {
+        var offset = 0
+        while offset < bytes.count {
+            let window = UnsafeRawBufferPointer(rebasing: bytes[offset..<Swift.min(bytes.count, offset + MappedFile.hashWindow)])
+            hasher.update(window)
+            release(window)
+            offset += window.count
+        }
+    }
+
+    static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+    /// Bytes hashed between two releases: large enough that madvise costs nothing, small enough to stay in L2.
+    static let hashWindow = 1 << 20
+
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }

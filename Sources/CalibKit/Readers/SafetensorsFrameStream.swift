@@ -21,10 +21,10 @@ final class SafetensorsFrameStream {
     }
 
     /// The next frame as a batch, or nil at the end of the stream.
-    func next() throws -> Batch? {
+    func next(hash: ContentHashAlgorithm) throws -> Batch? {
         guard !finished else { return nil }
         do {
-            let batch = try readFrame(source: "stdin#\(frameIndex)")
+            let batch = try readFrame(source: "stdin#\(frameIndex)", hash: hash)
             if batch == nil { finished = true }
             frameIndex += 1
             return batch
@@ -34,7 +34,7 @@ final class SafetensorsFrameStream {
         }
     }
 
-    private func readFrame(source: String) throws -> Batch? {
+    private func readFrame(source: String, hash: ContentHashAlgorithm) throws -> Batch? {
         let prefixLength = SafetensorsParser.prefixLength
         // The frame is read into one buffer that grows as bytes arrive (never more than a chunk
         // ahead of them), so a header that declares a huge size on a short stream fails as "ends
@@ -77,7 +77,7 @@ final class SafetensorsFrameStream {
         let bytes = UnsafeRawBufferPointer(rebasing: frame.bytes[0..<frameSize])
         let tensors = try SafetensorsParser.tensors(
             entries: entries, data: UnsafeRawBufferPointer(rebasing: bytes[dataStart...]), storage: frame, file: source)
-        return Batch(source: source, contentHash: ContentHasher.hash(bytes), byteCount: frameSize, tensors: tensors)
+        return Batch(source: source, contentHash: ContentHasher.hash(bytes, hash), byteCount: frameSize, tensors: tensors)
     }
 
     /// Reads until `buffer` is full or the stream ends; returns the bytes read.

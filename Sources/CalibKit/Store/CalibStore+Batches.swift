@@ -29,11 +29,11 @@ public struct BatchCommit: Sendable {
 }
 
 extension CalibStore {
-    /// The stored batch with this content hash, if the session holds one.
-    public func containsBatch(sha256: String, session id: Int64) throws -> BatchRecord? {
+    /// The stored batch with this content hash (under the session's `batchHash`), if the session holds one.
+    public func containsBatch(contentHash: String, session id: Int64) throws -> BatchRecord? {
         try writer.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM batches WHERE session_id = ? AND sha256 = ?", arguments: [id, sha256]
+                db, sql: "SELECT * FROM batches WHERE session_id = ? AND content_hash = ?", arguments: [id, contentHash]
             ).map(Self.batch)
         }
     }
@@ -63,10 +63,10 @@ extension CalibStore {
             let b = commit.batch
             try db.execute(
                 sql: """
-                    INSERT INTO batches (session_id, seq, source, sha256, tensors, elements, bytes, added_at)
+                    INSERT INTO batches (session_id, seq, source, content_hash, tensors, elements, bytes, added_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [session.id, expectedBatches, b.source, b.sha256, b.tensors, b.elements, b.bytes, b.addedAt])
+                arguments: [session.id, expectedBatches, b.source, b.contentHash, b.tensors, b.elements, b.bytes, b.addedAt])
             var ids: [String: Int64] = [:]
             for t in commit.tensors {
                 let id = try Self.saveTensor(db, session: session.id, t.record, isNew: t.isNew)
@@ -116,7 +116,7 @@ extension CalibStore {
 
     static func batch(_ row: Row) -> BatchRecord {
         BatchRecord(
-            seq: row["seq"], source: row["source"], sha256: row["sha256"], tensors: row["tensors"],
+            seq: row["seq"], source: row["source"], contentHash: row["content_hash"], tensors: row["tensors"],
             elements: row["elements"], bytes: row["bytes"], addedAt: row["added_at"])
     }
 }

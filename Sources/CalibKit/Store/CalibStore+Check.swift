@@ -10,7 +10,7 @@ public struct CheckFinding: Sendable, Equatable, CustomStringConvertible {
 extension CalibStore {
     /// SQLite's own checks, then the domain's: statistics agree with the batches, every tensor of a
     /// calibrated session has statistics and a default encoding, arrays have one value per channel,
-    /// batch numbers run 0, 1, 2, … Returns nothing when all is well. A database whose schema is an
+    /// batch numbers run 0, 1, 2, …, batch hashes are digests of the session's algorithm. Returns nothing when all is well. A database whose schema is an
     /// older, complete prefix of the migrations is consistent; `schemaVersion` tells how far it is.
     public func check() throws -> [CheckFinding] {
         try writer.read { db in
@@ -29,10 +29,20 @@ extension CalibStore {
             if Set(prefix) != applied { add(nil, "applied migrations are not a prefix of \(Schema.migrationNames)") }
             guard applied.count == Schema.migrationNames.count else { return findings }
 
-            for s in try Row.fetchAll(db, sql: "SELECT id, name, origin FROM sessions ORDER BY id") {
+            for s in try Row.fetchAll(db, sql: "SELECT id, name, origin, batch_hash FROM sessions ORDER BY id") {
                 let id: Int64 = s["id"], name: String = s["name"], calibrated = (s["origin"] as String) == "calibrated"
                 let seqs = try Int.fetchAll(db, sql: "SELECT seq FROM batches WHERE session_id = ? ORDER BY seq", arguments: [id])
                 if seqs != Array(0..<seqs.count) { add(name, "batch numbers are not 0...\(seqs.count - 1)") }
+                // A batch identity of another algorithm would never match again: the batch could be counted twice.
+                let algorithm: String = s["batch_hash"]
+                let digits = algorithm == ContentHashAlgorithm.sha256.rawValue ? 64 : 32
+                let badHashes = try Int.fetchAll(
+                    db,
+                    sql: "SELECT seq FROM batches WHERE session_id = ? AND (length(content_hash) <> ? OR content_hash GLOB '*[^0-9a-f]*') ORDER BY seq",
+                    arguments: [id, digits])
+                if let first = badHashes.first {
+                    add(name, "\(badHashes.count) batch\(badHashes.count == 1 ? "" : "es") (first: \(first)) without a \(algorithm) content hash")
+                }
                 let batchTensors = try Int.fetchOne(db, sql: "SELECT coalesce(sum(tensors), 0) FROM batches WHERE session_id = ?", arguments: [id]) ?? 0
                 let batchElements = try Int.fetchOne(db, sql: "SELECT coalesce(sum(elements), 0) FROM batches WHERE session_id = ?", arguments: [id]) ?? 0
                 let stats = try Row.fetchOne(

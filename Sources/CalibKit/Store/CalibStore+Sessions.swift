@@ -43,12 +43,13 @@ extension CalibStore {
             try db.execute(
                 sql: """
                     INSERT INTO sessions (name, created_at, updated_at, status, stats_config, encoding_config,
-                                          tool_version, model, dataset, notes, origin, imported_from)
-                    VALUES (?, ?, ?, 'empty', ?, ?, ?, ?, ?, ?, ?, ?)
+                                          tool_version, model, dataset, notes, origin, imported_from, batch_hash)
+                    VALUES (?, ?, ?, 'empty', ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     name, now, now, try Self.json(StatsConfig(observer, tensorFilter)), try Self.json(scheme),
                     CalibVersion.current, model, dataset, notes, importedFrom == nil ? "calibrated" : "imported", importedFrom,
+                    ContentHashAlgorithm.current.rawValue,
                 ])
             return try Self.fetchSession(db, name: name)!
         }
@@ -105,7 +106,8 @@ extension CalibStore {
             tensorFilter: stats.tensors,
             scheme: try JSONDecoder().decode(QuantScheme.self, from: Data((row["encoding_config"] as String).utf8)),
             toolVersion: row["tool_version"], model: row["model"], dataset: row["dataset"], notes: row["notes"],
-            origin: Session.Origin(rawValue: row["origin"]) ?? .calibrated, importedFrom: row["imported_from"])
+            origin: Session.Origin(rawValue: row["origin"]) ?? .calibrated, importedFrom: row["imported_from"],
+            batchHash: ContentHashAlgorithm(rawValue: row["batch_hash"]) ?? .sha256)
     }
 
     static func json(_ value: some Encodable) throws -> String {

@@ -35,6 +35,8 @@ public struct Session: Sendable, Equatable {
     public var origin: Origin
     /// `FORMAT:PATH` for an imported session.
     public var importedFrom: String?
+    /// How the session's batches are identified; fixed when it is created (schema 3 made XXH3-128 the default).
+    public var batchHash: ContentHashAlgorithm
 }
 
 /// A session with its counts, as `calib sessions` lists it.
@@ -90,9 +92,16 @@ public struct TensorReport: Sendable, Equatable {
 public struct BatchRecord: Sendable, Equatable {
     public var seq: Int
     public var source: String
-    public var sha256: String
+    /// The batch's content hash under its session's `batchHash`, in hex.
+    public var contentHash: String
     public var tensors: Int
     public var elements: Int
     public var bytes: Int
     public var addedAt: String
+
+    @available(*, deprecated, renamed: "contentHash")
+    public var sha256: String {
+        get { contentHash }
+        set { contentHash = newValue }
+    }
 }

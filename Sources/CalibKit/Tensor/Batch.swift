@@ -3,7 +3,7 @@
 public struct Batch: Sendable {
     /// Where it came from, as shown to the user (a path, or `stdin#N`).
     public let source: String
-    /// Hex SHA-256 of the batch's bytes: the batch identity that prevents double counting.
+    /// Hex hash of the batch's bytes (`ContentHashAlgorithm`): the identity that prevents double counting.
     public let contentHash: String
     /// Total bytes the batch occupies in its source.
     public let byteCount: Int

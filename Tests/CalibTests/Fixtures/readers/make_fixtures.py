@@ -6,8 +6,9 @@ numpy writes the .npy/.npz files; safetensors files are written by hand (struct 
 safetensors package is not needed.
 
 expected.json maps each batch source (relative path) to
-  {"sha256": hex, "bytes": n, "tensors": {name: {"dtype", "shape", "byte_order", "fortran", "values"}}}
-with values as float32 numbers in logical C order.
+  {"sha256": hex, "xxh3_128": hex, "bytes": n, "tensors": {name: {"dtype", "shape", "byte_order", "fortran", "values"}}}
+with values as float32 numbers in logical C order; the two hashes are the batch's identity under each
+ContentHashAlgorithm (xxh3_128 as `xxh128sum` prints it). Needs numpy and xxhash (pip install numpy xxhash).
 """
 import hashlib
 import json
@@ -16,6 +17,7 @@ import shutil
 import struct
 
 import numpy as np
+import xxhash
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 expected = {}
@@ -39,7 +41,8 @@ def describe(arr, dtype, byte_order="little"):
 
 def file_entry(rel, tensors):
     data = open(path(rel), "rb").read()
-    expected[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "tensors": tensors}
+    expected[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "xxh3_128": xxhash.xxh3_128_hexdigest(data),
+                     "bytes": len(data), "tensors": tensors}
 
 
 DTYPE_NAMES = {"f2": "F16", "f4": "F32", "f8": "F64", "i1": "I8", "i2": "I16", "i4": "I32", "i8": "I64",
@@ -108,13 +111,15 @@ for name, t in npy.items():
 
 # The npy/ directory as one batch: tensors in byte-wise file name order; hash over name, 0,
 # 8-byte little-endian length, bytes for each file.
-h, total, tensors = hashlib.sha256(), 0, {}
+h, x, total, tensors = hashlib.sha256(), xxhash.xxh3_128(), 0, {}
 for fname in sorted(os.listdir(os.path.join(ROOT, "npy")), key=lambda s: s.encode()):
     data = open(path("npy/" + fname), "rb").read()
-    h.update(fname.encode() + b"\0" + struct.pack("<Q", len(data)) + data)
+    for hasher in (h, x):
+        hasher.update(fname.encode() + b"\0" + struct.pack("<Q", len(data)) + data)
     total += len(data)
     tensors[fname[:-4]] = npy[fname[:-4]]
-expected["npy"] = {"sha256": h.hexdigest(), "bytes": total, "tensors": tensors, "order": list(tensors)}
+expected["npy"] = {"sha256": h.hexdigest(), "xxh3_128": x.hexdigest(), "bytes": total, "tensors": tensors,
+                   "order": list(tensors)}
 
 # --- npz: stored (np.savez) and deflated (np.savez_compressed), same arrays.
 members = {
