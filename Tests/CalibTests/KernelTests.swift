@@ -305,6 +305,33 @@ import Testing
         }
     }
 
+    /// A batch's tensors observed together in pieces, as the runner does: the same bits as one by
+    /// one, and every byte of every tensor handed back for release exactly once.
+    @Test func batchPiecesAreBitIdenticalAndReleaseEveryByteOnce() {
+        var rng = Rng(seed: 11)
+        let specs: [(DType, [Int], Int?)] = [
+            (.float32, [40_000], nil), (.float16, [3, 5000], nil), (.float32, [8, 16, 20, 20], 1),
+            (.float32, [1, 64, 1100], 1), (.bfloat16, [410, 300], 1), (.float32, [20, 30, 100], 2),
+            (.float64, [7], nil), (.float32, [2, 9, 2, 1100], 1),
+        ]
+        let tensors = specs.map { Self.tensor($0.0, shape: $0.1, offset: 3, nonfiniteOneIn: 5_000, rng: &rng) }
+        let axes = specs.map(\.2)
+        let one = zip(tensors, axes).map { RangeKernel.observe($0, channelAxis: $1) }
+        for (threads, pieceBytes) in [(1, 1 << 20), (2, 4096), (3, 1000), (2, 1 << 30)] {
+            var released = tensors.map { [Int](repeating: 0, count: $0.bytes.count) }
+            let lock = NSLock()
+            let ranges = RangeKernel.observe(tensors, channelAxes: axes, threads: threads, pieceBytes: pieceBytes) { i, bytes in
+                let start = bytes.baseAddress! - tensors[i].bytes.baseAddress!
+                lock.withLock { for k in start..<(start + bytes.count) { released[i][k] += 1 } }
+            }
+            for i in tensors.indices {
+                #expect(Self.same(ranges[i], one[i]), "\(specs[i]) threads \(threads) pieces of \(pieceBytes)")
+                let used = tensors[i].elementCount * tensors[i].dtype.size
+                #expect(released[i][..<used].allSatisfy { $0 == 1 }, "\(specs[i]): bytes released other than once")
+            }
+        }
+    }
+
     @Test func decoderMatchesFloatValues() {
         var rng = Rng(seed: 8)
         for dtype in DType.allCases {

@@ -124,7 +124,11 @@ public final class CalibrationRunner {
     func observe(_ batch: Batch, session: Session, state: [String: TensorState]) throws -> BatchCommit {
         var updates = try resolve(batch, session: session, state: state)
         let selected = batch.tensors.filter { Glob.matchesAny(options.tensorFilter, $0.name) }
-        let ranges = Self.observeConcurrently(selected, axes: updates.map(\.record.channelAxis))
+        // Every core, pieces of at most a few MiB; each piece's pages are dropped from memory once
+        // read, so a run holds what it reads now, not whole batches.
+        let ranges = RangeKernel.observe(
+            selected, channelAxes: updates.map(\.record.channelAxis), threads: Self.cores
+        ) { i, bytes in selected[i].releasePages(bytes) }
         var elements = 0
         for (i, tensor) in selected.enumerated() {
             let range = ranges[i]
@@ -178,18 +182,7 @@ public final class CalibrationRunner {
         return updates
     }
 
-    /// The ranges of `tensors`, computed on every core: tensors are independent, and one batch
-    /// usually holds many.
-    static func observeConcurrently(_ tensors: [TensorData], axes: [Int?]) -> [BatchRange] {
-        var ranges = [BatchRange?](repeating: nil, count: tensors.count)
-        ranges.withUnsafeMutableBufferPointer { out in
-            nonisolated(unsafe) let out = out
-            DispatchQueue.concurrentPerform(iterations: tensors.count) { i in
-                out[i] = RangeKernel.observe(tensors[i], channelAxis: axes[i])
-            }
-        }
-        return ranges.map { $0! }
-    }
+    static let cores = ProcessInfo.processInfo.activeProcessorCount
 
     /// Refuses to fold a batch into statistics that were observed with other settings.
     static func checkCompatible(

@@ -36,34 +36,141 @@ public enum RangeKernel {
         return (shape[..<a].reduce(1, *), shape[a], shape[(a + 1)...].reduce(1, *))
     }
 
+    /// The ranges of a batch's tensors, computed on up to `threads` threads. Each tensor is cut into
+    /// pieces of about `pieceBytes` (so one large tensor also keeps every core busy), and
+    /// `release(i, bytes)` is called once the bytes of tensor `i` it names have been read: after each
+    /// piece that is one contiguous range, and for the whole tensor after the others. The caller can
+    /// let go of those pages (the runner drops them from its resident set). Observers do no I/O
+    /// themselves. Results are bit-identical to observing each tensor alone.
+    public static func observe(
+        _ tensors: [TensorData], channelAxes: [Int?], threads: Int, pieceBytes: Int = 4 << 20,
+        release: (_ tensor: Int, _ bytes: UnsafeRawBufferPointer) -> Void = { _, _ in }
+    ) -> [BatchRange] {
+        observe(tensors, channelAxes: channelAxes, isa: Int32(CK_ISA_BEST), threads: threads, pieceBytes: pieceBytes, release: release)
+    }
+
     /// `isa` forces an instruction set (`CK_ISA_PORTABLE`, `CK_ISA_AVX2`); tests use it to check each.
     static func observe(
         _ tensor: TensorData, channelAxis: Int?, isa: Int32, threads: Int = 1, parallelThreshold: Int = parallelThreshold
     ) -> BatchRange {
-        let count = tensor.elementCount
-        let (outer, channels, inner) = layout(tensor, channelAxis: channelAxis)
-        let size = tensor.dtype.size
-        precondition(tensor.bytes.count >= count * size, "tensor '\(tensor.name)' holds fewer bytes than its shape needs")
-        let swap: Int32 = tensor.byteOrder != .native && size > 1 ? 1 : 0
-        let dtype = tensor.dtype.kernelCode
-        var kmin = [Int32](repeating: .max, count: channels)
-        var kmax = [Int32](repeating: .min, count: channels)
-        var nonfinite = 0
-        if count > 0, let base = tensor.bytes.baseAddress {
-            let pieces = threads > 1 && count * size >= parallelThreshold
-                ? split(outer: outer, channels: channels, inner: inner, into: threads) : []
-            if pieces.count > 1 {
-                nonfinite = observePieces(
-                    pieces, base: base, size: size, dtype: dtype, swap: swap, isa: isa,
-                    channels: channels, inner: inner, kmin: &kmin, kmax: &kmax)
-            } else {
-                nonfinite = Int(ck_observe(isa, dtype, swap, base, outer, channels, inner, &kmin, &kmax))
+        let bytes = tensor.elementCount * tensor.dtype.size
+        let parts = threads > 1 && bytes >= parallelThreshold ? threads : 1
+        return observe([tensor], channelAxes: [channelAxis], isa: isa, threads: threads, pieceBytes: max(1, (bytes + parts - 1) / parts))[0]
+    }
+
+    /// One unit of work: a piece of one tensor, folded into its own accumulators.
+    private struct Work {
+        var tensor: Int
+        var piece: Piece
+        /// Where the piece's accumulators start in the shared key buffers.
+        var keys: Int
+        /// The piece's bytes when they are one range (every channel of its rows, or per-tensor).
+        var contiguous: UnsafeRawBufferPointer?
+    }
+
+    static func observe(
+        _ tensors: [TensorData], channelAxes: [Int?], isa: Int32, threads: Int, pieceBytes: Int,
+        release: (_ tensor: Int, _ bytes: UnsafeRawBufferPointer) -> Void = { _, _ in }
+    ) -> [BatchRange] {
+        precondition(tensors.count == channelAxes.count)
+        var work: [Work] = []
+        var keyCount = 0
+        var shapes: [(outer: Int, channels: Int, inner: Int)] = []
+        var scattered = [Bool](repeating: false, count: tensors.count)
+        for (i, tensor) in tensors.enumerated() {
+            let count = tensor.elementCount
+            let shape = layout(tensor, channelAxis: channelAxes[i])
+            shapes.append(shape)
+            let size = tensor.dtype.size
+            precondition(tensor.bytes.count >= count * size, "tensor '\(tensor.name)' holds fewer bytes than its shape needs")
+            guard count > 0, let base = tensor.bytes.baseAddress else { continue }
+            let parts = Swift.max(1, Swift.min(count, (count * size + pieceBytes - 1) / Swift.max(1, pieceBytes)))
+            var pieces = parts > 1 ? split(outer: shape.outer, channels: shape.channels, inner: shape.inner, into: parts) : []
+            if pieces.isEmpty { pieces = [Piece(outer: 0..<(shape.channels == 1 ? count : shape.outer), channels: 0..<shape.channels)] }
+            for piece in pieces {
+                var contiguous: UnsafeRawBufferPointer? = nil
+                if shape.channels == 1 {
+                    contiguous = UnsafeRawBufferPointer(start: base + piece.outer.lowerBound * size, count: piece.outer.count * size)
+                } else if piece.channels.count == shape.channels {
+                    let row = shape.channels * shape.inner * size
+                    contiguous = UnsafeRawBufferPointer(start: base + piece.outer.lowerBound * row, count: piece.outer.count * row)
+                } else {
+                    scattered[i] = true
+                }
+                work.append(Work(tensor: i, piece: piece, keys: keyCount, contiguous: contiguous))
+                keyCount += shape.channels
             }
         }
-        var mins = [Float](repeating: 0, count: channels)
-        var maxs = [Float](repeating: 0, count: channels)
-        ck_keys_finish(kmin, kmax, &mins, &maxs, channels)
-        return BatchRange(min: mins, max: maxs, elements: count, nonfinite: nonfinite)
+
+        let mins = UnsafeMutableBufferPointer<Int32>.allocate(capacity: Swift.max(1, keyCount))
+        let maxs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: Swift.max(1, keyCount))
+        let counts = UnsafeMutableBufferPointer<Int64>.allocate(capacity: Swift.max(1, work.count))
+        defer {
+            mins.deallocate()
+            maxs.deallocate()
+            counts.deallocate()
+        }
+        // Each unit writes only its own accumulators and count; the release callback is the caller's.
+        nonisolated(unsafe) let pmin = mins.baseAddress!, pmax = maxs.baseAddress!, pcount = counts.baseAddress!
+        nonisolated(unsafe) let items = work
+        nonisolated(unsafe) let all = tensors
+        nonisolated(unsafe) let layouts = shapes
+        withoutActuallyEscaping(release) { release in
+            nonisolated(unsafe) let done = release
+            let run: @Sendable (Int) -> Void = { w in
+                let item = items[w], tensor = all[item.tensor], (_, channels, inner) = layouts[item.tensor]
+                let base = tensor.bytes.baseAddress!, size = tensor.dtype.size
+                let swap: Int32 = tensor.byteOrder != .native && size > 1 ? 1 : 0
+                let dtype = tensor.dtype.kernelCode
+                let kmin = pmin + item.keys, kmax = pmax + item.keys
+                ck_keys_init(kmin, kmax, channels)
+                let piece = item.piece
+                if channels == 1 {
+                    // Per tensor: `outer` counts elements.
+                    pcount[w] = ck_observe(isa, dtype, swap, base + piece.outer.lowerBound * size, piece.outer.count, 1, 1, kmin, kmax)
+                } else if piece.channels.count == channels {
+                    pcount[w] = ck_observe(
+                        isa, dtype, swap, base + piece.outer.lowerBound * channels * inner * size, piece.outer.count, channels, inner,
+                        kmin, kmax)
+                } else {
+                    var bad: Int64 = 0
+                    let c0 = piece.channels.lowerBound
+                    for o in piece.outer {
+                        bad += ck_observe(
+                            isa, dtype, swap, base + (o * channels + c0) * inner * size, 1, piece.channels.count, inner,
+                            kmin + c0, kmax + c0)
+                    }
+                    pcount[w] = bad
+                }
+                if let bytes = item.contiguous { done(item.tensor, bytes) }
+            }
+            if threads > 1 && work.count > 1 {
+                DispatchQueue.concurrentPerform(iterations: work.count, execute: run)
+            } else {
+                for w in work.indices { run(w) }
+            }
+        }
+
+        var result: [BatchRange] = []
+        result.reserveCapacity(tensors.count)
+        var w = 0
+        for (i, tensor) in tensors.enumerated() {
+            let channels = shapes[i].channels
+            var kmin = [Int32](repeating: .max, count: channels)
+            var kmax = [Int32](repeating: .min, count: channels)
+            var nonfinite = 0
+            while w < work.count && work[w].tensor == i {
+                ck_keys_merge(&kmin, &kmax, pmin + work[w].keys, pmax + work[w].keys, channels)
+                nonfinite += Int(pcount[w])
+                w += 1
+            }
+            if scattered[i] { release(i, tensor.bytes) }
+            var lo = [Float](repeating: 0, count: channels)
+            var hi = [Float](repeating: 0, count: channels)
+            ck_keys_finish(kmin, kmax, &lo, &hi, channels)
+            result.append(BatchRange(min: lo, max: hi, elements: tensor.elementCount, nonfinite: nonfinite))
+        }
+        return result
     }
 
     /// A piece of `[outer, channels, inner]`: rows `outer`, and within each row the channels
@@ -92,57 +199,5 @@ public enum RangeKernel {
         return stride(from: 0, to: parts, by: 1).map { i in
             Piece(outer: 0..<outer, channels: channels * i / parts ..< channels * (i + 1) / parts)
         }.filter { !$0.channels.isEmpty }
-    }
-
-    private static func observePieces(
-        _ pieces: [Piece], base: UnsafeRawPointer, size: Int, dtype: Int32, swap: Int32, isa: Int32,
-        channels: Int, inner: Int, kmin: inout [Int32], kmax: inout [Int32]
-    ) -> Int {
-        let n = pieces.count
-        // Each piece folds into its own accumulators; they are merged afterwards (order-independent).
-        let mins = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n * channels)
-        let maxs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n * channels)
-        let counts = UnsafeMutableBufferPointer<Int64>.allocate(capacity: n)
-        defer {
-            mins.deallocate()
-            maxs.deallocate()
-            counts.deallocate()
-        }
-        // Each iteration writes only its own slots.
-        nonisolated(unsafe) let pmin = mins.baseAddress!, pmax = maxs.baseAddress!, pcount = counts.baseAddress!
-        nonisolated(unsafe) let unsafeBase = base
-        DispatchQueue.concurrentPerform(iterations: n) { i in
-            let piece = pieces[i]
-            let kmin = pmin + i * channels, kmax = pmax + i * channels
-            ck_keys_init(kmin, kmax, channels)
-            if channels == 1 {
-                // Per tensor: `outer` counts elements.
-                pcount[i] = ck_observe(
-                    isa, dtype, swap, unsafeBase + piece.outer.lowerBound * size, piece.outer.count, 1, 1, kmin, kmax)
-            } else if piece.channels.count == channels {
-                pcount[i] = ck_observe(
-                    isa, dtype, swap, unsafeBase + piece.outer.lowerBound * channels * inner * size,
-                    piece.outer.count, channels, inner, kmin, kmax)
-            } else {
-                var bad: Int64 = 0
-                let c0 = piece.channels.lowerBound
-                for o in piece.outer {
-                    bad += ck_observe(
-                        isa, dtype, swap, unsafeBase + (o * channels + c0) * inner * size,
-                        1, piece.channels.count, inner, kmin + c0, kmax + c0)
-                }
-                pcount[i] = bad
-            }
-        }
-        var total = 0
-        kmin.withUnsafeMutableBufferPointer { kmin in
-            kmax.withUnsafeMutableBufferPointer { kmax in
-                for i in 0..<n {
-                    ck_keys_merge(kmin.baseAddress!, kmax.baseAddress!, pmin + i * channels, pmax + i * channels, channels)
-                    total += Int(pcount[i])
-                }
-            }
-        }
-        return total
     }
 }

@@ -76,3 +76,11 @@ final class MappedFile: @unchecked Sendable {
 
     static func lastError() -> String { String(cString: strerror(errno)) }
 }
+
+extension TensorData {
+    /// Drops `bytes` (part of this tensor) from the process's resident set when they lie in a file
+    /// mapping; heap storage (stdin frames, inflated npz members) is kept as it is.
+    func releasePages(_ bytes: UnsafeRawBufferPointer) {
+        (storage as? MappedFile)?.release(bytes)
+    }
+}
