@@ -368,10 +368,33 @@ static void CK_NS(decode)(int dtype, int swap, const uint8_t *p, size_t n, float
 
 // MARK: - Read-bandwidth yardstick
 
-static double CK_NS(sum32)(const uint8_t *p, size_t n) {
+static double CK_NS(sum32)(const uint8_t *p, size_t n, int streams) {
     size_t i = 0;
     double total = 0;
 #if CK_AVX2
+    if (streams == 2) {
+        // The two halves at once: two hardware prefetch streams, which read ~10 % faster here.
+        size_t half = n / 2 / 32 * 32;
+        const float *a = (const float *)(const void *)p, *b = a + half;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+        for (size_t k = 0; k < half; k += 32) {
+            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(a + k));
+            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(a + k + 8));
+            s2 = _mm256_add_ps(s2, _mm256_loadu_ps(a + k + 16));
+            s3 = _mm256_add_ps(s3, _mm256_loadu_ps(a + k + 24));
+            s4 = _mm256_add_ps(s4, _mm256_loadu_ps(b + k));
+            s5 = _mm256_add_ps(s5, _mm256_loadu_ps(b + k + 8));
+            s6 = _mm256_add_ps(s6, _mm256_loadu_ps(b + k + 16));
+            s7 = _mm256_add_ps(s7, _mm256_loadu_ps(b + k + 24));
+        }
+        __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)),
+                                 _mm256_add_ps(_mm256_add_ps(s4, s5), _mm256_add_ps(s6, s7)));
+        float lanes[8];
+        _mm256_storeu_ps(lanes, s);
+        for (int l = 0; l < 8; l++) total += lanes[l];
+        // Elements [2 * half, n), fewer than 64.
+        return total + CK_NS(sum32)((const uint8_t *)(const void *)(b + half), n - 2 * half, 1);
+    }
     {
         __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
         for (; i + 64 <= n; i += 64) {

@@ -73,7 +73,7 @@ typedef struct {
     int64_t (*crows32)(const uint8_t *, size_t, size_t, size_t, int32_t *restrict, int32_t *restrict);
     int64_t (*crows16)(const uint8_t *, size_t, size_t, size_t, int16_t, int16_t, int16_t *restrict, int16_t *restrict);
     void (*decode)(int, int, const uint8_t *, size_t, float *restrict);
-    double (*sum32)(const uint8_t *, size_t);
+    double (*sum32)(const uint8_t *, size_t, int);
 } ck_ops;
 
 // MARK: - The two variants
@@ -526,4 +526,6 @@ void ck_decode(int isa, int dtype, int swap, const void *src, size_t n, float *d
     ck_select(isa)->decode(dtype, ck_esize(dtype) > 1 ? swap : 0, (const uint8_t *)src, n, dst);
 }
 
-double ck_sum_f32(int isa, const void *data, size_t n) { return ck_select(isa)->sum32((const uint8_t *)data, n); }
+double ck_sum_f32(int isa, const void *data, size_t n, int streams) {
+    return ck_select(isa)->sum32((const uint8_t *)data, n, streams);
+}

@@ -332,6 +332,20 @@ import Testing
         }
     }
 
+    /// The benchmark's bandwidth yardstick reads every element once, in one stream or two.
+    @Test func sumReadsEveryElement() {
+        for n in [0, 1, 63, 64, 65, 1000, 100_003] {
+            let values = (0..<n).map { Float($0 % 7) }
+            let exact = Double((0..<n).reduce(0) { $0 + $1 % 7 })
+            values.withUnsafeBytes { raw in
+                for isa in [Int32(CK_ISA_BEST), Int32(CK_ISA_PORTABLE)] {
+                    #expect(ck_sum_f32(isa, raw.baseAddress, n, 1) == exact, "n \(n) isa \(isa) one stream")
+                    #expect(ck_sum_f32(isa, raw.baseAddress, n, 2) == exact, "n \(n) isa \(isa) two streams")
+                }
+            }
+        }
+    }
+
     @Test func decoderMatchesFloatValues() {
         var rng = Rng(seed: 8)
         for dtype in DType.allCases {

@@ -68,8 +68,9 @@ int64_t ck_observe(
 void ck_decode(int isa, int dtype, int swap, const void *src, size_t n, float *dst);
 
 /// Sum of `n` float32 values (any alignment), vectorised: the read-bandwidth yardstick of the
-/// benchmark (it reads every byte and does the least work per byte).
-double ck_sum_f32(int isa, const void *data, size_t n);
+/// benchmark (it reads every byte and does the least work per byte). `streams` 2 reads both halves
+/// at once (AVX2 only), which keeps two hardware prefetch streams going: one core reads faster so.
+double ck_sum_f32(int isa, const void *data, size_t n, int streams);
 
 /// Tuning knobs, exposed for the benchmark and tests: the shortest contiguous run per channel
 /// (in elements) observed run by run; shorter runs are observed row-wise.
