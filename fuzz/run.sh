@@ -41,7 +41,7 @@ ALL=(safetensors npy npz stdin-frames aimet onnxruntime-json onnxruntime-flatbuf
 # ContentHasher, which links swift-crypto and libxxhash (replaced by fuzz/support/ContentHasherStub.swift).
 SOURCES=(
     "$ROOT"/Sources/CalibKit/Tensor/*.swift
-    "$ROOT"/Sources/CalibKit/Readers/{TensorLayout,HeaderJSON,SafetensorsParser,NpyHeader,NpyParser,NpzArchive,MappedFile,TensorData+Values,SafetensorsFrameStream,ContentHashAlgorithm}.swift
+    "$ROOT"/Sources/CalibKit/Readers/{TensorLayout,SafetensorsParser,NpyHeader,NpyParser,NpzArchive,MappedFile,TensorData+Values,SafetensorsFrameStream,ContentHashAlgorithm}.swift
     "$ROOT"/Sources/CalibKit/Encoding/*.swift
     "$ROOT"/Sources/CalibKit/Formats/{AimetEncodings,AimetQuantizerArgs,AimetVersion,EncodingTable,FlatBuffers,JSONValue,JSONValue+Parse,OnnxRuntimeCalibration,TensorRTCache}.swift
     "$ROOT"/Sources/CalibKit/Calibration/{CalibrationConfig,TensorSettings,Glob}.swift

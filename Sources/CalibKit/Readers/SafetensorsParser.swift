@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads the safetensors layout: an 8-byte little-endian header length N, N bytes of JSON header,
 /// then the raw little-endian C-order data, with each tensor's `data_offsets` relative to the end
 /// of the header.
@@ -55,10 +57,13 @@ enum SafetensorsParser {
         guard String(validating: header, as: UTF8.self) != nil else {
             throw InputError(file: file, "header is not valid UTF-8")
         }
-        let root: HeaderJSON
-        do throws(HeaderJSON.SyntaxError) {
-            root = try HeaderJSON.parse(header)
-        } catch {
+        // One JSON parser for every file calib reads: keys stay in file order with duplicates kept (a
+        // duplicated tensor name is an error, not a dropped tensor), and an integer is `.int` only
+        // when its literal fits in 64 bits exactly (an offset of 2^70 is refused, not rounded).
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(Data(header))
+        } catch let error as FormatError {
             throw InputError(file: file, "header is not valid JSON: \(error.message)")
         }
         guard case .object(let members) = root else {
@@ -104,12 +109,14 @@ enum SafetensorsParser {
         }
     }
 
-    private static func entry(name: String, value: HeaderJSON, file: String) throws -> Entry {
+    private static func entry(name: String, value: JSONValue, file: String) throws -> Entry {
         func fail(_ reason: String) -> InputError { InputError(file: file, tensor: name, reason) }
 
         guard case .object(let fields) = value else { throw fail("entry is not a JSON object") }
-        func field(_ key: String) throws -> HeaderJSON {
-            guard let value = fields.first(where: { $0.key == key })?.value else { throw fail("missing '\(key)'") }
+        func field(_ key: String) throws -> JSONValue {
+            let values = fields.filter { $0.0 == key }
+            guard values.count <= 1 else { throw fail("'\(key)' appears \(values.count) times in the entry") }
+            guard let value = values.first?.1 else { throw fail("missing '\(key)'") }
             return value
         }
 
@@ -156,4 +163,15 @@ enum SafetensorsParser {
         }
         return Entry(name: name, dtype: dtype, shape: shape, begin: Int(begin), end: Int(end))
     }
+}
+
+extension JSONValue {
+    /// The value as an integer, if it is an integer literal that fits in 64 bits.
+    fileprivate var int64: Int64? {
+        guard case .int(let i) = self else { return nil }
+        return Int64(i)
+    }
+
+    /// The value as written (as Python's json prints it), for error messages.
+    fileprivate var literal: String { pythonJSON(indent: nil) }
 }
