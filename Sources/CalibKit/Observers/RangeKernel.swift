@@ -113,8 +113,7 @@ public enum RangeKernel {
         // Each unit writes only its own accumulators and count; the release callback is the caller's.
         nonisolated(unsafe) let pmin = mins.baseAddress!, pmax = maxs.baseAddress!, pcount = counts.baseAddress!
         nonisolated(unsafe) let items = work
-        nonisolated(unsafe) let all = tensors
-        nonisolated(unsafe) let layouts = shapes
+        let all = tensors, layouts = shapes
         withoutActuallyEscaping(release) { release in
             nonisolated(unsafe) let done = release
             let run: @Sendable (Int) -> Void = { w in
