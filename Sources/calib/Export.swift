@@ -61,6 +61,11 @@ extension Calib {
                     let bad = Set(problems.map(\.tensor))
                     reports.removeAll { bad.contains($0.tensor.name) }
                 }
+                if format == .json {
+                    // Streamed: a large session's document is rendered on every core and never held whole.
+                    try EncodingsJSON.export(session: s, reports: reports, to: output)
+                    return
+                }
                 let files = try Exporter.render(
                     session: s, reports: reports, format: format,
                     tensorRT: TensorRTExportOptions(version: trtVersion, algorithm: trtAlgorithm))

@@ -36,7 +36,9 @@ public enum ExportedFiles: Sendable {
     case directory([(name: String, data: Data)])
 }
 
-/// Renders a session's encodings in a deployment format. Pure: the caller writes the bytes.
+/// Renders a session's encodings in a deployment format. Pure: the caller writes the bytes
+/// (`EncodingsJSON.export` streams the JSON layout to a file instead, for sessions whose export is
+/// larger than it is worth holding in memory).
 public enum Exporter {
     public static func render(
         session: Session, reports: [TensorReport], format: ExportFormat,
@@ -46,7 +48,9 @@ public enum Exporter {
         func text(_ s: String) -> ExportedFiles { .file(Data(s.utf8)) }
         switch format {
         case .json:
-            return text(EncodingsJSON.document(session: session, reports: reports).rendered() + "\n")
+            var data = Data()
+            try EncodingsJSON.write(session: session, reports: reports) { data.append(contentsOf: $0) }
+            return .file(data)
         case .aimet:
             return text(AimetEncodings.export(table, version: .v1_0_0))
         case .aimet061:
