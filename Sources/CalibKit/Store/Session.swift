@@ -98,10 +98,4 @@ public struct BatchRecord: Sendable, Equatable {
     public var elements: Int
     public var bytes: Int
     public var addedAt: String
-
-    @available(*, deprecated, renamed: "contentHash")
-    public var sha256: String {
-        get { contentHash }
-        set { contentHash = newValue }
-    }
 }
