@@ -43,7 +43,7 @@ SOURCES=(
     "$ROOT"/Sources/CalibKit/Tensor/*.swift
     "$ROOT"/Sources/CalibKit/Readers/{TensorLayout,SafetensorsParser,NpyHeader,NpyParser,NpzArchive,MappedFile,TensorData+Values,SafetensorsFrameStream,ContentHashAlgorithm}.swift
     "$ROOT"/Sources/CalibKit/Encoding/*.swift
-    "$ROOT"/Sources/CalibKit/Formats/{AimetEncodings,AimetQuantizerArgs,AimetVersion,EncodingTable,FlatBuffers,JSONValue,JSONValue+Parse,OnnxRuntimeCalibration,TensorRTCache}.swift
+    "$ROOT"/Sources/CalibKit/Formats/{AimetEncodings,AimetQuantizerArgs,AimetVersion,EncodingTable,FlatBuffers,FloatFormatter,JSONValue,JSONValue+Parse,JSONWriter,OnnxRuntimeCalibration,TensorRTCache}.swift
     "$ROOT"/Sources/CalibKit/Calibration/{CalibrationConfig,TensorSettings,Glob}.swift
     "$ROOT"/Sources/CalibKit/Observers/ObserverConfig.swift
     "$FUZZ"/support/*.swift
