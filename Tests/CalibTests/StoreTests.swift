@@ -171,6 +171,55 @@ import Testing
         #expect(a[0].stats?.batches == 5)
     }
 
+    /// Several batches in one transaction store exactly what one transaction per batch stores: the
+    /// same batch rows in order and the same statistics and encodings (EMA: order- and count-sensitive).
+    @Test func batchesSharingATransactionStoreWhatSeparateOnesDo() throws {
+        let batches = Fixtures.path("golden/cases/torch_ema_quint8_affine/batches")
+        let files = try FileManager.default.contentsOfDirectory(atPath: batches).sorted().map { batches + "/" + $0 }
+        let settings = SettingsOverride(observer: .ema, granularity: .axis(-1), convention: .pytorch)
+        let allInOne = CommitPolicy(maxBatches: 1000, costRatio: 1e9, maxSeconds: 1e9)
+        var results: [([TensorReport], [BatchRecord])] = []
+        var committed: [[Int]] = []
+        for policy in [CommitPolicy.everyBatch, allInOne, CommitPolicy(maxBatches: 2, costRatio: 1e9, maxSeconds: 1e9)] {
+            let store = try CalibStore()
+            var seqs: [Int] = []
+            let summary = try CalibrationRunner(store: store, options: RunOptions(session: "s", settings: settings, commitPolicy: policy))
+                .run(try BatchReader(inputs: files)) { if case .committed(let b) = $0 { seqs.append(b.seq) } }
+            #expect(summary.added == files.count && summary.totalBatches == files.count)
+            let id = try store.requireSession("s").id
+            results.append((try store.reports(session: id), try store.batches(session: id).map { var b = $0; b.addedAt = ""; return b }))
+            committed.append(seqs)
+            #expect(try store.check().isEmpty)
+        }
+        #expect(results[1].0 == results[0].0 && results[2].0 == results[0].0)
+        #expect(results[1].1 == results[0].1 && results[2].1 == results[0].1)
+        #expect(committed.allSatisfy { $0 == Array(0..<files.count) })
+    }
+
+    /// A batch given twice while the first copy still waits for its transaction counts once; a bad
+    /// batch after good ones that share a transaction leaves the good ones stored.
+    @Test func pendingBatchesAreDeduplicatedAndKeptOnError() throws {
+        let dir = TemporaryDirectory()
+        let batches = Fixtures.path("golden/cases/aimet_multibatch_asym_unsigned_8/batches")
+        let files = try FileManager.default.contentsOfDirectory(atPath: batches).sorted().map { batches + "/" + $0 }
+        let allInOne = CommitPolicy(maxBatches: 1000, costRatio: 1e9, maxSeconds: 1e9)
+        let store = try CalibStore()
+        let twice = try CalibrationRunner(store: store, options: RunOptions(session: "s", commitPolicy: allInOne))
+            .run(try BatchReader(inputs: [files[0], files[1], files[0]]))
+        #expect(twice.added == 2 && twice.skipped == 1 && twice.totalBatches == 2)
+
+        let bad = dir.path("zz-bad.safetensors")
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: bad))
+        let other = try CalibStore()
+        #expect(throws: InputError.self) {
+            try CalibrationRunner(store: other, options: RunOptions(session: "t", commitPolicy: allInOne)).run(try BatchReader(inputs: files + [bad]))
+        }
+        let t = try other.requireSession("t")
+        #expect(try other.batches(session: t.id).count == files.count)
+        #expect(t.status == .interrupted)
+        #expect(try other.check().isEmpty)
+    }
+
     @Test func changingTheSchemeReDerivesEveryEncoding() throws {
         let store = try CalibStore()
         let input = Fixtures.path("golden/cases/aimet_multibatch_sym_signed_4/batches")

@@ -2,9 +2,10 @@ import Foundation
 
 /// Streams batches through the observers into a session: reader → observer → store.
 ///
-/// Each batch commits in its own transaction (batch row + statistics + re-derived encodings), so a
-/// run that stops for any reason leaves every earlier batch intact, and re-running the same command
-/// resumes: batches already stored are recognised by their content hash and skipped.
+/// Each batch commits whole in one transaction (batch row + statistics + re-derived encodings; a
+/// transaction may hold several batches, see `CommitPolicy`), so a run that stops for any reason
+/// leaves every committed batch intact, and re-running the same command resumes: batches already
+/// stored are recognised by their content hash and skipped.
 public final class CalibrationRunner {
     public enum Event: Sendable {
         /// A batch was folded in and committed.
@@ -79,10 +80,41 @@ public final class CalibrationRunner {
         reader.hashAlgorithm = session.batchHash
         let prefetcher = Prefetcher(reader)
         defer { prefetcher.stop() }
+
+        // Batches observed but not yet committed: they go into the next transaction together.
+        var pending: BatchCommit?
+        var pendingHashes: Set<String> = []
+        let policy = options.commitPolicy
+        var lastCommitSeconds = 0.0
+        var lastCommitEnd = Date()
+        func commitPending() throws {
+            guard let group = pending else { return }
+            let t = Date()
+            let ids = try store.commit(group, session: session, expectedBatches: batchCount)
+            lastCommitEnd = Date()
+            lastCommitSeconds = lastCommitEnd.timeIntervalSince(t)
+            for t in group.tensors { state[t.record.name]?.record.id = ids[t.record.name]! }
+            for (i, var b) in group.batches.enumerated() {
+                b.seq = batchCount + i
+                onEvent(.committed(b))
+            }
+            batchCount += group.batches.count
+            summary.added += group.batches.count
+            pending = nil
+            pendingHashes = []
+        }
+
         do {
             while let batch = try prefetcher.next() {
-                if let existing = try store.containsBatch(contentHash: batch.contentHash, session: session.id) {
-                    // Counted already; but the run's flags still apply to the tensors it holds.
+                var existing = try store.containsBatch(contentHash: batch.contentHash, session: session.id)
+                if existing == nil && pendingHashes.contains(batch.contentHash) {
+                    try commitPending()
+                    existing = try store.containsBatch(contentHash: batch.contentHash, session: session.id)
+                }
+                if let existing {
+                    // Counted already; but the run's flags still apply to the tensors it holds, whose
+                    // stored rows must be current first.
+                    try commitPending()
                     let plan = try resolve(batch, session: session, state: state)
                     let changed = plan.compactMap { t -> BatchCommit.Tensor? in
                         guard !t.isNew, let s = state[t.record.name], s.scheme != t.scheme || s.record.role != t.record.role else { return nil }
@@ -98,18 +130,18 @@ public final class CalibrationRunner {
                     continue
                 }
                 let commit = try observe(batch, session: session, state: state)
-                let ids = try store.commit(commit, session: session, expectedBatches: batchCount)
-                for t in commit.tensors {
-                    var record = t.record
-                    record.id = ids[record.name]!
-                    state[record.name] = TensorState(record: record, stats: t.stats, scheme: t.scheme)
-                }
-                batchCount += 1
-                summary.added += 1
+                for t in commit.tensors { state[t.record.name] = TensorState(record: t.record, stats: t.stats, scheme: t.scheme) }
+                if pending == nil { pending = commit } else { pending!.append(commit) }
+                pendingHashes.insert(batch.contentHash)
                 summary.bytes += batch.byteCount
-                onEvent(.committed(commit.batch))
+                if policy.isDue(batches: pending!.batches.count, waited: Date().timeIntervalSince(lastCommitEnd), lastCommit: lastCommitSeconds) {
+                    try commitPending()
+                }
             }
+            try commitPending()
         } catch {
+            // What was observed before the failure is kept (unless committing was what failed).
+            try? commitPending()
             try? store.setStatus(.interrupted, session: session.id)
             throw error
         }

@@ -12,12 +12,15 @@ public struct RunOptions: Sendable {
     public var model: String?
     public var dataset: String?
     public var note: String?
+    /// When observed batches are committed.
+    public var commitPolicy: CommitPolicy
 
     public init(
         session: String, settings: SettingsOverride = SettingsOverride(), config: CalibrationConfig = CalibrationConfig(),
         tensorFilter: [String] = [], nonfinite: NonFinitePolicy = .ignore, model: String? = nil,
-        dataset: String? = nil, note: String? = nil
+        dataset: String? = nil, note: String? = nil, commitPolicy: CommitPolicy = .adaptive
     ) {
+        self.commitPolicy = commitPolicy
         self.session = session
         self.settings = settings
         self.config = config
@@ -44,4 +47,35 @@ public enum NonFinitePolicy: String, Sendable, CaseIterable {
     case ignore
     /// Reject the batch, naming the tensor.
     case error
+}
+
+/// How many batches a run puts in one transaction. Every batch is committed whole, with its
+/// statistics, in one transaction; several batches may share one. A session of thousands of
+/// per-channel tensors writes megabytes of statistics and encodings per commit, so committing every
+/// batch would let SQLite dominate the run; sharing a transaction writes each tensor once for all
+/// its batches. A crash loses only the batches of the transaction in progress, which a re-run
+/// observes again.
+public struct CommitPolicy: Sendable, Equatable {
+    /// At most this many batches per transaction.
+    public var maxBatches: Int
+    /// Commit once the batches waiting took at least this multiple of the last commit's duration to
+    /// observe, so committing takes at most about 1 / (1 + ratio) of the run.
+    public var costRatio: Double
+    /// Commit at least this often (seconds): what a crash can cost to redo.
+    public var maxSeconds: Double
+
+    public init(maxBatches: Int, costRatio: Double, maxSeconds: Double) {
+        self.maxBatches = maxBatches
+        self.costRatio = costRatio
+        self.maxSeconds = maxSeconds
+    }
+
+    /// Commits take at most about a quarter of a run, and a crash costs at most ~10 s of observing.
+    public static let adaptive = CommitPolicy(maxBatches: 256, costRatio: 3, maxSeconds: 10)
+    /// One transaction per batch.
+    public static let everyBatch = CommitPolicy(maxBatches: 1, costRatio: 0, maxSeconds: 0)
+
+    func isDue(batches: Int, waited: Double, lastCommit: Double) -> Bool {
+        batches >= maxBatches || waited >= maxSeconds || waited >= costRatio * lastCommit
+    }
 }

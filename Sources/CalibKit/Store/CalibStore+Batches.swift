@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 
-/// What one batch changes in a session: the batch row, and the new state of each tensor it held.
+/// What one transaction adds to a session: one or more batch rows, in order, and the state of each
+/// tensor they held after the last of them.
 public struct BatchCommit: Sendable {
     public struct Tensor: Sendable {
         /// `id` is ignored when `isNew`.
@@ -19,12 +20,35 @@ public struct BatchCommit: Sendable {
         }
     }
 
-    public var batch: BatchRecord
+    /// The batches, in order; their `seq` is assigned by the commit.
+    public var batches: [BatchRecord]
+    /// One entry per tensor, each named once: `isNew` when the first of these batches created it.
     public var tensors: [Tensor]
 
-    public init(batch: BatchRecord, tensors: [Tensor]) {
-        self.batch = batch
+    public init(batches: [BatchRecord], tensors: [Tensor]) {
+        self.batches = batches
         self.tensors = tensors
+    }
+
+    public init(batch: BatchRecord, tensors: [Tensor]) {
+        self.init(batches: [batch], tensors: tensors)
+    }
+
+    /// Adds a later batch: its row, and its tensors' states replacing earlier ones (a tensor new in
+    /// an earlier batch stays new: it is inserted by this commit).
+    public mutating func append(_ later: BatchCommit) {
+        batches += later.batches
+        var index = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.record.name, $0) })
+        for var t in later.tensors {
+            if let i = index[t.record.name] {
+                t.isNew = t.isNew || tensors[i].isNew
+                if tensors[i].isNew { t.record.id = 0 }
+                tensors[i] = t
+            } else {
+                index[t.record.name] = tensors.count
+                tensors.append(t)
+            }
+        }
     }
 }
 
@@ -49,7 +73,7 @@ extension CalibStore {
         try writer.read { db in try Self.batchCount(db, session: id) }
     }
 
-    /// Commits one batch: its row, its tensors' statistics and re-derived encodings, in one
+    /// Commits batches: their rows, their tensors' statistics and re-derived encodings, in one
     /// transaction. `expectedBatches` is the batch count the statistics were computed after; if
     /// another writer changed it meanwhile, nothing is written. Returns the tensor ids by name.
     @discardableResult
@@ -60,13 +84,14 @@ extension CalibStore {
                     session: session.name, tensor: nil,
                     "another process added batches while this run was working; re-run the same command to resume")
             }
-            let b = commit.batch
-            try db.execute(
-                sql: """
-                    INSERT INTO batches (session_id, seq, source, content_hash, tensors, elements, bytes, added_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [session.id, expectedBatches, b.source, b.contentHash, b.tensors, b.elements, b.bytes, b.addedAt])
+            for (i, b) in commit.batches.enumerated() {
+                try db.execute(
+                    sql: """
+                        INSERT INTO batches (session_id, seq, source, content_hash, tensors, elements, bytes, added_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [session.id, expectedBatches + i, b.source, b.contentHash, b.tensors, b.elements, b.bytes, b.addedAt])
+            }
             var ids: [String: Int64] = [:]
             for t in commit.tensors {
                 let id = try Self.saveTensor(db, session: session.id, t.record, isNew: t.isNew)
