@@ -89,6 +89,7 @@ enum EndToEndBench {
 
         // The runner, wall clock, into a fresh database each time.
         var runnerSeconds = Double.infinity
+        var runnerCommits = (transactions: 0, seconds: 0.0)
         var peak: Double? = nil
         for rep in 0..<max(1, min(reps, 3)) {
             let db = root + "/run\(rep).sqlite"
@@ -98,7 +99,10 @@ enum EndToEndBench {
             let summary = try CalibrationRunner(store: store, options: RunOptions(session: "e2e")).run(BatchReader(inputs: [dir]))
             let seconds = now() - t
             precondition(summary.added == batches, "runner added \(summary.added) of \(batches) batches")
-            if seconds < runnerSeconds { runnerSeconds = seconds }
+            if seconds < runnerSeconds {
+                runnerSeconds = seconds
+                runnerCommits = (summary.transactions, summary.commitSeconds)
+            }
             if resetOK, let p = Memory.peakMiB { peak = max(peak ?? 0, p) } else if !resetOK { peak = nil }
         }
 
@@ -144,10 +148,40 @@ enum EndToEndBench {
         print(String(
             format: "   reading alone (XXH3-128 of each file on one core) bounds a runner that overlaps it with the rest at %.2f GB/s",
             gbps(bytes, readSeconds)))
-        print(String(format: "   SQLite (CalibStore.commit) takes %@ of the runner's wall clock", pct(commitSeconds, runnerSeconds)))
+        print(String(
+            format: "   SQLite: %d transactions took %.2f s, %@ of the runner's wall clock (committing every batch alone: %@)",
+            runnerCommits.transactions, runnerCommits.seconds, pct(runnerCommits.seconds, runnerSeconds), pct(commitSeconds, runnerSeconds)))
         print("   peak RSS during an in-process run: \(peak.map { f1($0) + " MiB" } ?? "n/a (needs /proc/self/clear_refs)") (VmHWM, reset before each run)")
 
         try cliRuns(root: root, dir: dir, bytes: bytes, batches: batches, reps: reps, largestTensor: shape.reduce(1, *) * 4, quick: quick)
+        try perChannelRuns(root: root, quick: quick)
+    }
+
+    /// Many per-channel tensors: each commit writes megabytes of statistics and encodings, so how
+    /// often the runner commits decides SQLite's share. One transaction per batch against the
+    /// default policy, in-process, same batches.
+    static func perChannelRuns(root: String, quick: Bool) throws {
+        let batches = quick ? 4 : 16, tensors = quick ? 50 : 200, shape = [16, 4096]
+        let dir = root + "/per-channel"
+        let bytes = try writeBatches(dir: dir, batches: batches, tensors: tensors, shape: shape)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try warm(dir: dir)
+        print("\n   per-channel: \(batches) batches x \(tensors) tensors f32 \(shape), axis 1 (4096 channels), minmax")
+        var table = Table(header: ["commit policy", "transactions", "seconds", "GB/s", "in SQLite", "share"])
+        table.rightAligned = [1, 2, 3, 4, 5]
+        for (name, policy) in [("one per batch", CommitPolicy.everyBatch), ("adaptive (default)", CommitPolicy.adaptive)] {
+            let store = try CalibStore(path: root + "/pc-\(name.prefix(3)).sqlite")
+            var options = RunOptions(session: "pc", settings: SettingsOverride(granularity: .axis(1)))
+            options.commitPolicy = policy
+            let t = now()
+            let summary = try CalibrationRunner(store: store, options: options).run(BatchReader(inputs: [dir]))
+            let seconds = now() - t
+            table.add([
+                name, "\(summary.transactions)", f2(seconds), f2(gbps(bytes, seconds)), f2(summary.commitSeconds),
+                pct(summary.commitSeconds, seconds),
+            ])
+        }
+        print(table.render())
     }
 
     /// The real `calib run` in a child process, as a user runs it: wall clock and the child's peak

@@ -26,6 +26,9 @@ public final class CalibrationRunner {
         public var tensors: Int
         public var bytes: Int
         public var seconds: Double
+        /// Transactions that added batches, and the time spent in them (SQLite's share of the run).
+        public var transactions = 0
+        public var commitSeconds = 0.0
     }
 
     /// A tensor as the run tracks it: what the store holds after the last commit.
@@ -93,6 +96,8 @@ public final class CalibrationRunner {
             let ids = try store.commit(group, session: session, expectedBatches: batchCount)
             lastCommitEnd = Date()
             lastCommitSeconds = lastCommitEnd.timeIntervalSince(t)
+            summary.transactions += 1
+            summary.commitSeconds += lastCommitSeconds
             for t in group.tensors { state[t.record.name]?.record.id = ids[t.record.name]! }
             for (i, var b) in group.batches.enumerated() {
                 b.seq = batchCount + i
