@@ -178,6 +178,72 @@ static void CK_NS(pair16)(const uint8_t *p, size_t n, int mode, uint32_t *oa, ui
     }
 }
 
+#if CK_AVX2
+// Two ranges of the same length at once, one accumulator pair each: two hardware prefetch streams
+// keep more of memory's bandwidth busy than one (about 10 % more on the benchmark machine).
+#define CK_PAIR2_LOOP(W, OPA, OPB, IA, IB, HA, HB) do { \
+        const __m256i ia_ = IA, ib_ = IB; \
+        __m256i a0 = ia_, b0 = ib_, a1 = ia_, b1 = ib_; \
+        const size_t V = 32 / (W / 8); \
+        size_t i = 0; \
+        for (; i + 4 * V <= n; i += 4 * V) { \
+            const uint8_t *x = p + (W / 8) * i, *y = q + (W / 8) * i; \
+            __m256i v0 = ck_loadu(x), v1 = ck_loadu(x + 32), w0 = ck_loadu(y), w1 = ck_loadu(y + 32); \
+            a0 = OPA(a0, v0); b0 = OPB(b0, v0); a1 = OPA(a1, w0); b1 = OPB(b1, w0); \
+            a0 = OPA(a0, v1); b0 = OPB(b0, v1); a1 = OPA(a1, w1); b1 = OPB(b1, w1); \
+            v0 = ck_loadu(x + 64); v1 = ck_loadu(x + 96); w0 = ck_loadu(y + 64); w1 = ck_loadu(y + 96); \
+            a0 = OPA(a0, v0); b0 = OPB(b0, v0); a1 = OPA(a1, w0); b1 = OPB(b1, w0); \
+            a0 = OPA(a0, v1); b0 = OPB(b0, v1); a1 = OPA(a1, w1); b1 = OPB(b1, w1); \
+        } \
+        for (; i + V <= n; i += V) { \
+            __m256i v = ck_loadu(p + (W / 8) * i), w = ck_loadu(q + (W / 8) * i); \
+            a0 = OPA(a0, v); b0 = OPB(b0, v); a1 = OPA(a1, w); b1 = OPB(b1, w); \
+        } \
+        if (i < n) { /* the last vectors, overlapping what was seen */ \
+            __m256i v = ck_loadu(p + (W / 8) * (n - V)), w = ck_loadu(q + (W / 8) * (n - V)); \
+            a0 = OPA(a0, v); b0 = OPB(b0, v); a1 = OPA(a1, w); b1 = OPB(b1, w); \
+        } \
+        out[0] = HA(a0); out[1] = HB(b0); out[2] = HA(a1); out[3] = HB(b1); \
+    } while (0)
+#endif
+
+/// pair32 of `n` float32 at `p` and `n` at `q` in one pass: `out` = a, b of `p`, then a, b of `q`.
+/// `n` >= 8.
+static void CK_NS(pair32x2)(const uint8_t *p, const uint8_t *q, size_t n, int mode, uint32_t *out) {
+#if CK_AVX2
+    if (mode == CK_MIXED)
+        CK_PAIR2_LOOP(32, _mm256_max_epi32, _mm256_max_epu32, _mm256_set1_epi32(INT32_MIN),
+                      _mm256_setzero_si256(), ck_hmax_epi32, ck_hmax_epu32);
+    else if (mode == CK_NONNEG)
+        CK_PAIR2_LOOP(32, _mm256_max_epi32, _mm256_min_epi32, _mm256_set1_epi32(INT32_MIN),
+                      _mm256_set1_epi32(INT32_MAX), ck_hmax_epi32, ck_hmin_epi32);
+    else
+        CK_PAIR2_LOOP(32, _mm256_max_epu32, _mm256_min_epu32, _mm256_setzero_si256(),
+                      _mm256_set1_epi32(-1), ck_hmax_epu32, ck_hmin_epu32);
+#else
+    CK_NS(pair32)(p, n, mode, &out[0], &out[1]);
+    CK_NS(pair32)(q, n, mode, &out[2], &out[3]);
+#endif
+}
+
+/// As pair32x2, on 16-bit patterns (results zero-extended). `n` >= 16.
+static void CK_NS(pair16x2)(const uint8_t *p, const uint8_t *q, size_t n, int mode, uint32_t *out) {
+#if CK_AVX2
+    if (mode == CK_MIXED)
+        CK_PAIR2_LOOP(16, _mm256_max_epi16, _mm256_max_epu16, _mm256_set1_epi16(INT16_MIN),
+                      _mm256_setzero_si256(), ck_hmax_epi16, ck_hmax_epu16);
+    else if (mode == CK_NONNEG)
+        CK_PAIR2_LOOP(16, _mm256_max_epi16, _mm256_min_epi16, _mm256_set1_epi16(INT16_MIN),
+                      _mm256_set1_epi16(INT16_MAX), ck_hmax_epi16, ck_hmin_epi16);
+    else
+        CK_PAIR2_LOOP(16, _mm256_max_epu16, _mm256_min_epu16, _mm256_setzero_si256(),
+                      _mm256_set1_epi16(-1), ck_hmax_epu16, ck_hmin_epu16);
+#else
+    CK_NS(pair16)(p, n, mode, &out[0], &out[1]);
+    CK_NS(pair16)(q, n, mode, &out[2], &out[3]);
+#endif
+}
+
 /// As careful32, for 16-bit keys whose finite range is [`flo`, `fhi`].
 static uint32_t CK_NS(careful16)(
     const uint8_t *p, size_t n, int16_t flo, int16_t fhi, int16_t *omin, int16_t *omax) {
@@ -432,6 +498,8 @@ static double CK_NS(sum32)(const uint8_t *p, size_t n, int streams) {
 
 static const ck_ops CK_NS(ops) = {
     .pair32 = CK_NS(pair32),
+    .pair32x2 = CK_NS(pair32x2),
+    .pair16x2 = CK_NS(pair16x2),
     .careful32 = CK_NS(careful32),
     .pair16 = CK_NS(pair16),
     .careful16 = CK_NS(careful16),

@@ -65,6 +65,8 @@ enum { CK_MIXED = 0, CK_NONNEG = 1, CK_NONPOS = 2 };
 /// The variant's kernels (see ck_impl.h).
 typedef struct {
     void (*pair32)(const uint8_t *, size_t, int, uint32_t *, uint32_t *);
+    void (*pair32x2)(const uint8_t *, const uint8_t *, size_t, int, uint32_t *);
+    void (*pair16x2)(const uint8_t *, const uint8_t *, size_t, int, uint32_t *);
     uint32_t (*careful32)(const uint8_t *, size_t, int32_t *, int32_t *);
     void (*pair16)(const uint8_t *, size_t, int, uint32_t *, uint32_t *);
     uint32_t (*careful16)(const uint8_t *, size_t, int16_t, int16_t, int16_t *, int16_t *);
@@ -281,48 +283,111 @@ static inline int32_t ck_widen(const ck_ctx *c, int16_t k) {
 /// kernels: runs the kernel of `*mode` (a guess carried from piece to piece), and when the data
 /// turned out to have other signs, the kernel of the mode the first run proved right (at most one
 /// more pass, over data still in cache). Returns whether a non-finite value is among them.
-static int ck_fast(const ck_ctx *c, const uint8_t *p, size_t m, int *mode, int32_t *kmin, int32_t *kmax) {
+/// Reads the two reductions a pair kernel gave in `mode`: 0 with the piece's min/max keys (or -1 when
+/// it holds a non-finite value), or 1 with `*mode` changed when the mode did not hold for the data
+/// (the piece must be reduced again in the new mode).
+static int ck_judge(const ck_ctx *c, int *mode, uint32_t a, uint32_t b, int32_t *kmin, int32_t *kmax) {
     const int wide = c->kind == CK_KIND_F32;
     const uint32_t sign = wide ? 0x80000000u : 0x8000u;
     const uint32_t fhi = wide ? (uint32_t)CK_HI32 : (uint32_t)c->fhi;  // largest finite pattern
+    uint32_t lo, hi;  // the min/max bit patterns (total order)
+    if (*mode == CK_MIXED) {
+        // a: signed max, b: unsigned max. Valid when both signs are present.
+        if (a & sign) { *mode = CK_NONPOS; return 1; }
+        if (!(b & sign)) { *mode = CK_NONNEG; return 1; }
+        lo = b;
+        hi = a;
+    } else if (*mode == CK_NONNEG) {
+        // a: signed max, b: signed min. Valid when nothing is negative.
+        if (b & sign) { *mode = (a & sign) ? CK_NONPOS : CK_MIXED; return 1; }
+        lo = b;
+        hi = a;
+    } else {
+        // a: unsigned max, b: unsigned min. Valid when everything is negative.
+        if (!(b & sign)) { *mode = (a & sign) ? CK_MIXED : CK_NONNEG; return 1; }
+        lo = a;
+        hi = b;
+    }
+    // Non-finite: a positive pattern above the largest finite, or a negative one above its negation.
+    int bad = (!(hi & sign) && hi > fhi) || ((lo & sign) && (lo & ~sign) > fhi);
+    if (wide) {
+        *kmin = ck_key32(lo);
+        *kmax = ck_key32(hi);
+    } else if (!bad) {
+        *kmin = ck_widen(c, ck_key16((uint16_t)lo));
+        *kmax = ck_widen(c, ck_key16((uint16_t)hi));
+    }
+    return bad ? -1 : 0;
+}
+
+/// The fast reduction of one piece: its min/max keys, trying modes until one holds; returns 1 when
+/// the piece holds a non-finite value (then the keys are not set for 16-bit data, and the caller
+/// reduces the piece with the careful kernel).
+static int ck_fast(const ck_ctx *c, const uint8_t *p, size_t m, int *mode, int32_t *kmin, int32_t *kmax) {
     for (;;) {
-        uint32_t a, b, lo, hi;  // lo/hi: the min/max bit patterns (total order)
-        if (wide) c->ops->pair32(p, m, *mode, &a, &b);
+        uint32_t a, b;
+        if (c->kind == CK_KIND_F32) c->ops->pair32(p, m, *mode, &a, &b);
         else c->ops->pair16(p, m, *mode, &a, &b);
-        if (*mode == CK_MIXED) {
-            // a: signed max, b: unsigned max. Valid when both signs are present.
-            if (a & sign) { *mode = CK_NONPOS; continue; }
-            if (!(b & sign)) { *mode = CK_NONNEG; continue; }
-            lo = b;
-            hi = a;
-        } else if (*mode == CK_NONNEG) {
-            // a: signed max, b: signed min. Valid when nothing is negative.
-            if (b & sign) { *mode = (a & sign) ? CK_NONPOS : CK_MIXED; continue; }
-            lo = b;
-            hi = a;
-        } else {
-            // a: unsigned max, b: unsigned min. Valid when everything is negative.
-            if (!(b & sign)) { *mode = (a & sign) ? CK_MIXED : CK_NONNEG; continue; }
-            lo = a;
-            hi = b;
-        }
-        // Non-finite: a positive pattern above the largest finite, or a negative one above its negation.
-        int bad = (!(hi & sign) && hi > fhi) || ((lo & sign) && (lo & ~sign) > fhi);
-        if (wide) {
-            *kmin = ck_key32(lo);
-            *kmax = ck_key32(hi);
-        } else if (!bad) {
-            *kmin = ck_widen(c, ck_key16((uint16_t)lo));
-            *kmax = ck_widen(c, ck_key16((uint16_t)hi));
-        }
-        return bad;
+        int r = ck_judge(c, mode, a, b, kmin, kmax);
+        if (r != 1) return r < 0;
     }
 }
 
 /// Folds `n` contiguous elements into one accumulator; returns the non-finite count.
+/// Folds one piece of `m` float32/16-bit elements at `p` whose fast result `r` (ck_judge) is known.
+static int64_t ck_fold(const ck_ctx *c, const uint8_t *p, size_t m, int r, int32_t a, int32_t b, int *mode, int32_t *mn, int32_t *mx) {
+    int64_t bad = 0;
+    if (r == 1) r = ck_fast(c, p, m, mode, &a, &b) ? -1 : 0;
+    if (r < 0) {
+        if (c->kind == CK_KIND_F32) {
+            a = INT32_MAX;
+            b = INT32_MIN;
+            bad = c->ops->careful32(p, m, &a, &b);
+        } else {
+            int16_t ha = INT16_MAX, hb = INT16_MIN;
+            bad = c->ops->careful16(p, m, c->flo, c->fhi, &ha, &hb);
+            a = ha == INT16_MAX ? INT32_MAX : ck_widen(c, ha);
+            b = hb == INT16_MIN ? INT32_MIN : ck_widen(c, hb);
+        }
+    }
+    *mn = a < *mn ? a : *mn;
+    *mx = b > *mx ? b : *mx;
+    return bad;
+}
+
+/// The first `2 * half` elements as two halves read side by side, a piece of each at a time (two
+/// prefetch streams); returns the non-finite count.
+static int64_t ck_reduce2(const ck_ctx *c, const uint8_t *p, size_t half, int *mode, int32_t *mn, int32_t *mx) {
+    int64_t bad = 0;
+    const uint8_t *q = p + c->esize * half;
+    for (size_t i = 0; i < half; i += CK_CHUNK) {
+        const uint8_t *x = p + c->esize * i, *y = q + c->esize * i;
+        uint32_t out[4];
+        int m0 = *mode;
+        if (c->kind == CK_KIND_F32) c->ops->pair32x2(x, y, CK_CHUNK, m0, out);
+        else c->ops->pair16x2(x, y, CK_CHUNK, m0, out);
+        // Each result is judged in the mode it was computed in; a piece whose mode failed is redone.
+        int32_t a = 0, b = 0;
+        int mode1 = m0, r = ck_judge(c, &mode1, out[0], out[1], &a, &b);
+        bad += ck_fold(c, x, CK_CHUNK, r, a, b, &mode1, mn, mx);
+        int mode2 = m0;
+        r = ck_judge(c, &mode2, out[2], out[3], &a, &b);
+        bad += ck_fold(c, y, CK_CHUNK, r, a, b, &mode2, mn, mx);
+        *mode = mode2;
+    }
+    return bad;
+}
+
 static int64_t ck_reduce(const ck_ctx *c, const uint8_t *p, size_t n, int *mode, int32_t *kmin, int32_t *kmax) {
     int64_t bad = 0;
     int32_t mn = *kmin, mx = *kmax;
+    if ((c->kind == CK_KIND_F32 || c->kind == CK_KIND_F16 || c->kind == CK_KIND_BF16) && n >= 4 * CK_CHUNK) {
+        // Long runs: whole pieces of both halves side by side, then the rest one piece at a time.
+        size_t half = n / 2 / CK_CHUNK * CK_CHUNK;
+        bad += ck_reduce2(c, p, half, mode, &mn, &mx);
+        p += c->esize * 2 * half;
+        n -= 2 * half;
+    }
     if (c->kind == CK_KIND_F32) {
         for (size_t i = 0; i < n; i += CK_CHUNK) {
             size_t m = ck_min(CK_CHUNK, n - i);

@@ -191,6 +191,39 @@ import Testing
         Self.check(t, axis: nil, "sign-changing pieces")
     }
 
+    /// Long runs are read as two halves side by side: each half keeps its own sign pattern and
+    /// non-finite values, whatever the other holds.
+    @Test func longRunsReadAsTwoHalves() {
+        var rng = Rng(seed: 12)
+        enum Half { case nonNegative, negative, mixed }
+        for dtype in [DType.float32, .float16, .bfloat16] {
+            let bits = dtype.size * 8
+            for n in [65_537, 131_072 + 5] {
+                for (k, (first, second)) in [(Half.nonNegative, Half.negative), (.negative, .nonNegative), (.mixed, .negative), (.nonNegative, .mixed)].enumerated() {
+                    for nonfinite in [nil, k % 2] as [Int?] {
+                        let t = Self.tensor(dtype, shape: [n], offset: 2, nonfiniteOneIn: nil, rng: &rng)
+                        let p = UnsafeMutableRawPointer(mutating: t.bytes.baseAddress!)
+                        let signBit: UInt32 = 1 << (bits - 1)
+                        for i in 0..<n {
+                            let half = i < n / 2 ? first : second
+                            var v: UInt32 = bits == 32 ? p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)
+                                : UInt32(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                            if half == .nonNegative { v &= ~signBit } else if half == .negative { v |= signBit }
+                            if bits == 32 { p.storeBytes(of: v, toByteOffset: 4 * i, as: UInt32.self) } else { p.storeBytes(of: UInt16(v), toByteOffset: 2 * i, as: UInt16.self) }
+                        }
+                        if let which = nonfinite {
+                            // An infinity in one half only.
+                            let i = which == 0 ? n / 3 : n - n / 5
+                            let inf: UInt32 = bits == 32 ? 0x7f80_0000 : dtype == .float16 ? 0x7c00 : 0x7f80
+                            if bits == 32 { p.storeBytes(of: inf, toByteOffset: 4 * i, as: UInt32.self) } else { p.storeBytes(of: UInt16(inf), toByteOffset: 2 * i, as: UInt16.self) }
+                        }
+                        Self.check(t, axis: nil, "\(dtype) n=\(n) halves \(first)/\(second) non-finite in \(String(describing: nonfinite))")
+                    }
+                }
+            }
+        }
+    }
+
     /// Shapes that send per-channel observation through each strategy.
     static let channelCases: [(shape: [Int], axis: Int, what: String)] = [
         ([2, 3, 32, 33], 1, "runs (NCHW, inner 1056)"),
