@@ -279,10 +279,6 @@ static inline int32_t ck_widen(const ck_ctx *c, int16_t k) {
     return ck_key32(c->kind == CK_KIND_F16 ? ck_f16_bits(b) : (uint32_t)b << 16);
 }
 
-/// The min/max keys of `m` >= 1 elements of a 16- or 32-bit float kind, via the two-reduction
-/// kernels: runs the kernel of `*mode` (a guess carried from piece to piece), and when the data
-/// turned out to have other signs, the kernel of the mode the first run proved right (at most one
-/// more pass, over data still in cache). Returns whether a non-finite value is among them.
 /// Reads the two reductions a pair kernel gave in `mode`: 0 with the piece's min/max keys (or -1 when
 /// it holds a non-finite value), or 1 with `*mode` changed when the mode did not hold for the data
 /// (the piece must be reduced again in the new mode).
@@ -320,9 +316,11 @@ static int ck_judge(const ck_ctx *c, int *mode, uint32_t a, uint32_t b, int32_t 
     return bad ? -1 : 0;
 }
 
-/// The fast reduction of one piece: its min/max keys, trying modes until one holds; returns 1 when
-/// the piece holds a non-finite value (then the keys are not set for 16-bit data, and the caller
-/// reduces the piece with the careful kernel).
+/// The min/max keys of `m` >= 1 elements of a 16- or 32-bit float kind, via the two-reduction
+/// kernels: runs the kernel of `*mode` (a guess carried from piece to piece), and when the data
+/// turned out to have other signs, the kernel of the mode the first run proved right (at most one
+/// more pass, over data still in cache). Returns 1 when a non-finite value is among them (then the
+/// keys are not set for 16-bit data, and the caller reduces the piece with the careful kernel).
 static int ck_fast(const ck_ctx *c, const uint8_t *p, size_t m, int *mode, int32_t *kmin, int32_t *kmax) {
     for (;;) {
         uint32_t a, b;
@@ -333,8 +331,9 @@ static int ck_fast(const ck_ctx *c, const uint8_t *p, size_t m, int *mode, int32
     }
 }
 
-/// Folds `n` contiguous elements into one accumulator; returns the non-finite count.
-/// Folds one piece of `m` float32/16-bit elements at `p` whose fast result `r` (ck_judge) is known.
+/// Folds one piece of `m` float32/16-bit elements at `p` into `*mn`/`*mx`; returns its non-finite
+/// count. `r` is the piece's ck_judge result with keys `a`, `b` when a pair kernel already read it,
+/// or 1 to have it read here (by ck_fast, in `*mode`).
 static int64_t ck_fold(const ck_ctx *c, const uint8_t *p, size_t m, int r, int32_t a, int32_t b, int *mode, int32_t *mn, int32_t *mx) {
     int64_t bad = 0;
     if (r == 1) r = ck_fast(c, p, m, mode, &a, &b) ? -1 : 0;
@@ -378,41 +377,20 @@ static int64_t ck_reduce2(const ck_ctx *c, const uint8_t *p, size_t half, int *m
     return bad;
 }
 
+/// Folds `n` contiguous elements into one accumulator; returns the non-finite count.
 static int64_t ck_reduce(const ck_ctx *c, const uint8_t *p, size_t n, int *mode, int32_t *kmin, int32_t *kmax) {
     int64_t bad = 0;
     int32_t mn = *kmin, mx = *kmax;
-    if ((c->kind == CK_KIND_F32 || c->kind == CK_KIND_F16 || c->kind == CK_KIND_BF16) && n >= 4 * CK_CHUNK) {
-        // Long runs: whole pieces of both halves side by side, then the rest one piece at a time.
-        size_t half = n / 2 / CK_CHUNK * CK_CHUNK;
-        bad += ck_reduce2(c, p, half, mode, &mn, &mx);
-        p += c->esize * 2 * half;
-        n -= 2 * half;
-    }
-    if (c->kind == CK_KIND_F32) {
-        for (size_t i = 0; i < n; i += CK_CHUNK) {
-            size_t m = ck_min(CK_CHUNK, n - i);
-            int32_t a, b;
-            if (ck_fast(c, p + 4 * i, m, mode, &a, &b)) {
-                a = INT32_MAX;
-                b = INT32_MIN;
-                bad += c->ops->careful32(p + 4 * i, m, &a, &b);
-            }
-            mn = a < mn ? a : mn;
-            mx = b > mx ? b : mx;
+    if (c->kind != CK_KIND_GENERIC) {
+        if (n >= 4 * CK_CHUNK) {
+            // Long runs: whole pieces of both halves side by side, then the rest one piece at a time.
+            size_t half = n / 2 / CK_CHUNK * CK_CHUNK;
+            bad += ck_reduce2(c, p, half, mode, &mn, &mx);
+            p += c->esize * 2 * half;
+            n -= 2 * half;
         }
-    } else if (c->kind == CK_KIND_F16 || c->kind == CK_KIND_BF16) {
-        for (size_t i = 0; i < n; i += CK_CHUNK) {
-            size_t m = ck_min(CK_CHUNK, n - i);
-            int32_t a, b;
-            if (ck_fast(c, p + 2 * i, m, mode, &a, &b)) {
-                int16_t ha = INT16_MAX, hb = INT16_MIN;
-                bad += c->ops->careful16(p + 2 * i, m, c->flo, c->fhi, &ha, &hb);
-                a = ha == INT16_MAX ? INT32_MAX : ck_widen(c, ha);
-                b = hb == INT16_MIN ? INT32_MIN : ck_widen(c, hb);
-            }
-            mn = a < mn ? a : mn;
-            mx = b > mx ? b : mx;
-        }
+        for (size_t i = 0; i < n; i += CK_CHUNK)
+            bad += ck_fold(c, p + c->esize * i, ck_min(CK_CHUNK, n - i), 1, 0, 0, mode, &mn, &mx);
     } else {
         ck_ctx f = *c;
         f.kind = CK_KIND_F32;

@@ -10,17 +10,14 @@ import Darwin
 public struct OutputError: Error, CustomStringConvertible, Sendable {
     public let path: String
     public let reason: String
-    /// The errno behind it, 0 if none.
-    let code: Int32
 
-    init(path: String, reason: String, code: Int32 = 0) {
+    init(path: String, reason: String) {
         self.path = path
         self.reason = reason
-        self.code = code
     }
 
     init(path: String, errno code: Int32) {
-        self.init(path: path, reason: String(cString: strerror(code)), code: code)
+        self.init(path: path, reason: String(cString: strerror(code)))
     }
 
     public var description: String { "cannot write \(path): \(reason)" }

@@ -10,9 +10,9 @@ extension JSONValue {
     ///
     /// Integers that fit in `Int` become `.int`; every other number becomes `.float(Float(double))`,
     /// exact for the float32 values deployment files print as doubles; a number beyond float32's range
-    /// is an error (it would become infinity). A UTF-8 byte order mark is
-    /// skipped. With `allowNonFinite`, Python's `NaN`, `Infinity` and `-Infinity` are accepted too
-    /// (`json.dumps` writes them for non-finite floats).
+    /// is an error (it would become infinity). A UTF-8 byte order mark is skipped. With
+    /// `allowNonFinite`, Python's `NaN`, `Infinity` and `-Infinity` are accepted too (`json.dumps`
+    /// writes them for non-finite floats).
     ///
     /// - Throws: `FormatError` (format "JSON") whose message gives the line, column and byte offset of
     ///   the first error, and what was expected there.

@@ -51,7 +51,7 @@ final class MappedFile: @unchecked Sendable {
         let fileEnd = Int(bitPattern: base) + bytes.count
         // The file's last partial page is wholly ours too.
         let end = Int(bitPattern: start) + range.count == fileEnd ? (fileEnd + page - 1) / page * page : hi
-        guard lo >= Int(bitPattern: base), end > lo else { return }
+        guard end > lo else { return }
         _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), end - lo, MADV_DONTNEED)
     }
 

@@ -8,8 +8,9 @@ import Darwin
 /// can pipe batches into calib without writing files. Each frame's size is known from its header:
 /// the 8-byte length, the header, then exactly as many data bytes as the largest end offset.
 ///
-/// Frames are read whole into an `OwnedBytes` (a pipe cannot be mapped), which grows as the bytes arrive. A stream that ends
-/// between frames is the normal end; one that ends inside a frame is an error naming `stdin#N`.
+/// Frames are read whole into an `OwnedBytes` (a pipe cannot be mapped), which grows as the bytes
+/// arrive. A stream that ends between frames is the normal end; one that ends inside a frame is an
+/// error naming `stdin#N`.
 /// After an error the stream is out of step, so it reports no further frames.
 final class SafetensorsFrameStream {
     private let fileDescriptor: Int32
@@ -50,8 +51,8 @@ final class SafetensorsFrameStream {
                 filled += n
                 if n < want { break }
             }
-            guard filled == end else {
-                if filled == 0 { return }
+            // No byte at all before a frame is the stream's normal end, which the caller sees as filled == 0.
+            guard filled == end || filled == 0 else {
                 throw InputError(file: source, "stream ends mid-frame: \(filled - start) of the \(end - start) \(what) bytes arrived")
             }
         }

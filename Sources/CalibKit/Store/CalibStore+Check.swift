@@ -10,8 +10,9 @@ public struct CheckFinding: Sendable, Equatable, CustomStringConvertible {
 extension CalibStore {
     /// SQLite's own checks, then the domain's: statistics agree with the batches, every tensor of a
     /// calibrated session has statistics and a default encoding, arrays have one value per channel,
-    /// batch numbers run 0, 1, 2, …, batch hashes are digests of the session's algorithm. Returns nothing when all is well. A database whose schema is an
-    /// older, complete prefix of the migrations is consistent; `schemaVersion` tells how far it is.
+    /// batch numbers run 0, 1, 2, …, batch hashes are digests of the session's algorithm. Returns
+    /// nothing when all is well. A database whose schema is an older, complete prefix of the
+    /// migrations is consistent; `schemaVersion` tells how far it is.
     public func check() throws -> [CheckFinding] {
         try writer.read { db in
             var findings: [CheckFinding] = []
