@@ -47,6 +47,7 @@ extension Calib {
         func run() throws {
             try reportingErrors {
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
+                if let output { try store.refuseOverwriting(output) }
                 var reports = try Derivation.rederive(
                     try store.reports(session: s, label: label, tensors: tensors), override: encoding.override)
                 let problems = CoverageProblem.find(in: reports)
@@ -81,6 +82,7 @@ extension Calib {
                     guard let output else { throw ValidationError("--format \(format.rawValue) writes a directory: pass -o DIR") }
                     let dir = URL(fileURLWithPath: output)
                     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                    for (name, _) in members { try store.refuseOverwriting(dir.appendingPathComponent(name).path) }
                     for (name, data) in members { try data.write(to: dir.appendingPathComponent(name), options: .atomic) }
                 }
             }

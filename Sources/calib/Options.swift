@@ -12,7 +12,18 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     func open(readOnly: Bool) throws -> CalibStore {
-        try CalibStore(path: path, readOnly: readOnly)
+        readOnly ? try Self.openForReading(path) : try CalibStore(path: path)
+    }
+
+    /// Opens for a read command, saying so when the database could only be opened as an immutable
+    /// file (read-only media whose -shm SQLite cannot create).
+    static func openForReading(_ path: String) throws -> CalibStore {
+        let store = try CalibStore(path: path, readOnly: true)
+        if store.isImmutable {
+            Terminal.standardError.write(
+                "calib: note: \(path) is not writable here and has no -shm: opened read-only as an immutable file, without locking\n")
+        }
+        return store
     }
 }
 

@@ -20,7 +20,7 @@ struct SessionRef {
     }
 
     func open() throws -> (CalibStore, Session) {
-        let store = try CalibStore(path: dbPath, readOnly: true)
+        let store = try DatabaseOptions.openForReading(dbPath)
         return (store, try store.requireSession(name))
     }
 }

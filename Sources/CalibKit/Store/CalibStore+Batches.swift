@@ -78,7 +78,7 @@ extension CalibStore {
     /// another writer changed it meanwhile, nothing is written. Returns the tensor ids by name.
     @discardableResult
     public func commit(_ commit: BatchCommit, session: Session, expectedBatches: Int) throws -> [String: Int64] {
-        try writer.write { db in
+        try write { db in
             guard try Self.batchCount(db, session: session.id) == expectedBatches else {
                 throw StoreError.incompatible(
                     session: session.name, tensor: nil,
@@ -109,7 +109,7 @@ extension CalibStore {
     /// Changes stored tensors' roles and encoding schemes (re-deriving their default encodings from
     /// their statistics), in one transaction.
     public func updateSettings(_ tensors: [BatchCommit.Tensor]) throws {
-        try writer.write { db in
+        try write { db in
             for t in tensors {
                 try db.execute(sql: "UPDATE tensors SET role = ? WHERE id = ?", arguments: [t.record.role.rawValue, t.record.id])
                 try Self.saveEncoding(db, tensor: t.record.id, t.stats.encoding(t.scheme, channelAxis: t.record.channelAxis))

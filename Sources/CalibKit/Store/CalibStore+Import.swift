@@ -7,7 +7,7 @@ extension CalibStore {
     @discardableResult
     public func importTable(_ table: EncodingTable, session name: String, source: String, notes: String? = nil) throws -> Session {
         guard !table.entries.isEmpty else { throw StoreError.incompatible(session: name, tensor: nil, "the file holds no encodings") }
-        return try writer.write { db in
+        return try write { db in
             if try Self.fetchSession(db, name: name) != nil { throw StoreError.sessionExists(name) }
             let first = table.entries[0].encoding.scheme
             let now = Timestamp.now()

@@ -15,7 +15,7 @@ extension CalibStore {
     /// Stores `reports`' encodings under `label` (replacing a set of that name), in one transaction.
     public func saveEncodingSet(label: String, options: String, reports: [TensorReport], session: Session) throws {
         precondition(label != "default")
-        try writer.write { db in
+        try write { db in
             let batches = try Self.batchCount(db, session: session.id)
             try db.execute(
                 sql: "DELETE FROM encodings WHERE label = ? AND tensor_id IN (SELECT id FROM tensors WHERE session_id = ?)",

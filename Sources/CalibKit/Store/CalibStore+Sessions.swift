@@ -37,7 +37,7 @@ extension CalibStore {
         name: String, observer: ObserverConfig, tensorFilter: [String] = [], scheme: QuantScheme,
         model: String? = nil, dataset: String? = nil, notes: String? = nil, importedFrom: String? = nil
     ) throws -> Session {
-        try writer.write { db in
+        try write { db in
             if try Self.fetchSession(db, name: name) != nil { throw StoreError.sessionExists(name) }
             let now = Timestamp.now()
             try db.execute(
@@ -57,7 +57,7 @@ extension CalibStore {
 
     /// Changes a session's provenance fields (nil leaves a field as it is).
     public func updateSession(_ name: String, model: String?, dataset: String?, notes: String?) throws {
-        try writer.write { db in
+        try write { db in
             try db.execute(
                 sql: """
                     UPDATE sessions SET model = coalesce(?, model), dataset = coalesce(?, dataset),
@@ -69,7 +69,7 @@ extension CalibStore {
 
     /// Sets the session's status (e.g. `running` at the start of a run, `ready` at its end).
     public func setStatus(_ status: Session.Status, session id: Int64) throws {
-        try writer.write { db in
+        try write { db in
             try db.execute(
                 sql: "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
                 arguments: [status.rawValue, Timestamp.now(), id])
@@ -78,7 +78,7 @@ extension CalibStore {
 
     /// Records the encoding settings the latest run asked for (the session's default for new activations).
     public func setDefaultScheme(_ scheme: QuantScheme, session id: Int64) throws {
-        try writer.write { db in
+        try write { db in
             try db.execute(
                 sql: "UPDATE sessions SET encoding_config = ?, updated_at = ? WHERE id = ?",
                 arguments: [try Self.json(scheme), Timestamp.now(), id])
@@ -87,7 +87,7 @@ extension CalibStore {
 
     /// Deletes a session and everything it holds.
     public func deleteSession(_ name: String) throws {
-        try writer.write { db in
+        try write { db in
             guard try Self.fetchSession(db, name: name) != nil else { throw StoreError.noSuchSession(name) }
             try db.execute(sql: "DELETE FROM sessions WHERE name = ?", arguments: [name])
         }

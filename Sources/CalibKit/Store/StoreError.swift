@@ -6,6 +6,11 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case noSuchSession(String)
     case sessionExists(String)
     case incompatible(session: String, tensor: String?, String)
+    case outputIsDatabase(output: String, database: String)
+    /// An error from SQLite itself, with the database it concerns.
+    case sqlite(path: String, message: String)
+    case companionsMissing(path: String, missing: [String], holder: Int32)
+    case companionReplaced(path: String, file: String, deleted: Bool)
 
     public var description: String {
         switch self {
@@ -21,6 +26,18 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             "a session named '\(name)' already exists"
         case .incompatible(let session, let tensor, let message):
             "session '\(session)'\(tensor.map { ", tensor '\($0)'" } ?? ""): \(message)"
+        case .sqlite(let path, let message):
+            "\(path): \(message)"
+        case .outputIsDatabase(let output, let database):
+            "\(output) is the calibration database \(database) (or its -wal/-shm); writing there would replace it: choose another output path"
+        case .companionsMissing(let path, let missing, let holder):
+            "\(missing.joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") missing while process \(holder) has \(path) open: "
+                + "they were deleted under it. Opening the database now would give this process a separate copy and lose one side's work. "
+                + "Let process \(holder) finish or stop it (calib stops on its next commit), then retry; run `calib check` afterwards"
+        case .companionReplaced(let path, let file, let deleted):
+            "\(file) was \(deleted ? "deleted" : "replaced") while calib had \(path) open, so this write may not be durable and the run stopped. "
+                + "What this process committed was written back into \(path); a process that opened the database since "
+                + "may have lost its work. Never delete a database's -wal/-shm while it is in use; run `calib check`, then re-run to resume"
         }
     }
 }

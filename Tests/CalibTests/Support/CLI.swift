@@ -22,10 +22,14 @@ enum CLI {
     }()
 
     @discardableResult
-    static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:], executable: URL = executable) throws -> Result {
+    static func run(
+        _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:], directory: String? = nil,
+        executable: URL = executable
+    ) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
         env["CALIB_DB"] = nil
         for (k, v) in environment { env[k] = v }
