@@ -11,9 +11,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // SHA-256 batch identity: BoringSSL's assembly runs several times faster than a Swift rewrite.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // zlib from the system (zlib1g-dev) inflates deflated .npz members.
@@ -36,15 +36,32 @@ let package = Package(
             dependencies: ["MigrationEmbedder"],
             path: "Plugins/EmbedMigrations"
         ),
+        // The stages, one target each, so that imports can only point one way (README, "Layout"):
+        // CalibSupport → CalibModel → CalibReaders, CalibObservers, CalibDerivation, CalibFormats →
+        // CalibStore → CalibKit → calib. A backward import does not compile.
+        .target(name: "CalibSupport"),
+        .target(name: "CalibModel", dependencies: ["CalibSupport"]),
+        .target(
+            name: "CalibReaders",
+            dependencies: [
+                "CalibModel", "CalibSupport", "CZlib", "CXXHash",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(name: "CalibObservers", dependencies: ["CalibModel", "CKernels"]),
+        .target(name: "CalibDerivation", dependencies: ["CalibModel"]),
+        .target(name: "CalibFormats", dependencies: ["CalibModel", "CalibSupport"]),
+        .target(
+            name: "CalibStore",
+            dependencies: [
+                "CalibModel", "CalibSupport", "CalibMigrations",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .target(
             name: "CalibKit",
             dependencies: [
-                "CZlib",
-                "CXXHash",
-                "CKernels",
-                "CalibMigrations",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "CalibSupport", "CalibModel", "CalibReaders", "CalibObservers", "CalibDerivation", "CalibFormats",
+                "CalibStore",
             ]
         ),
         .executableTarget(
@@ -57,7 +74,10 @@ let package = Package(
         .executableTarget(name: "CalibBench", dependencies: ["CalibKit"], path: "Sources/CalibBench"),
         .testTarget(
             name: "CalibTests",
-            dependencies: ["CalibKit", "calib"],
+            dependencies: [
+                "CalibKit", "calib", "CalibSupport", "CalibModel", "CalibReaders", "CalibObservers", "CalibDerivation",
+                "CalibFormats", "CalibStore",
+            ],
             exclude: ["Fixtures"]
         ),
     ]

@@ -258,7 +258,7 @@ enum EndToEndBench {
         var seq = 0
         let reader = try BatchReader(inputs: [dir])
         while let batch = try reader.next() {
-            var list: [BatchCommit.Tensor] = []
+            var list: [(TensorRecord, TensorStats, Bool)] = []
             var elements = 0
             for tensor in batch.tensors {
                 var s = stats[tensor.name] ?? TensorStats(observer: observer, channels: 1)
@@ -271,7 +271,7 @@ enum EndToEndBench {
                 record.shape = tensor.shape
                 record.channelAxis = nil
                 record.channels = 1
-                list.append(BatchCommit.Tensor(record: record, stats: s, scheme: scheme, isNew: ids[tensor.name] == nil))
+                list.append((record, s, ids[tensor.name] == nil))
                 elements += tensor.elementCount
             }
             var record = batchTemplate
@@ -282,7 +282,8 @@ enum EndToEndBench {
             record.elements = elements
             record.bytes = batch.byteCount
             let t = now()
-            let newIds = try store.commit(BatchCommit(batch: record, tensors: list), session: session, expectedBatches: seq)
+            let rows = list.map { Derivation.rows(for: $0.0, stats: $0.1, scheme: scheme, isNew: $0.2) }
+            let newIds = try store.commit(BatchCommit(batches: [record], tensors: rows), session: session, expectedBatches: seq).tensorIDs
             seconds += now() - t
             ids.merge(newIds) { _, new in new }
             seq += 1

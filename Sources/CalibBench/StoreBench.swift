@@ -33,7 +33,7 @@ enum StoreBench {
             return Float(rng >> 40) * 0x1p-24
         }
         func commit(seq: Int, ids: [String: Int64]?) throws -> (seconds: Double, ids: [String: Int64]) {
-            var list: [BatchCommit.Tensor] = []
+            var list: [(TensorRecord, TensorStats, Bool)] = []
             list.reserveCapacity(tensors)
             for t in 0..<tensors {
                 var record = template.tensor
@@ -47,7 +47,7 @@ enum StoreBench {
                 let maxs = (0..<channels).map { _ in random() + 0.01 }
                 let stats = TensorStats(
                     observer: observer, min: mins, max: maxs, batches: seq + 1, elements: (seq + 1) * channels * 1024, nonfinite: 0)
-                list.append(BatchCommit.Tensor(record: record, stats: stats, scheme: scheme, isNew: ids == nil))
+                list.append((record, stats, ids == nil))
             }
             var batch = batchTemplate
             batch.seq = seq
@@ -56,7 +56,8 @@ enum StoreBench {
             batch.tensors = tensors
             batch.elements = tensors * channels * 1024
             let t = now()
-            let ids = try store.commit(BatchCommit(batch: batch, tensors: list), session: session, expectedBatches: seq)
+            let rows = list.map { Derivation.rows(for: $0.0, stats: $0.1, scheme: scheme, isNew: $0.2) }
+            let ids = try store.commit(BatchCommit(batches: [batch], tensors: rows), session: session, expectedBatches: seq).tensorIDs
             return (now() - t, ids)
         }
         let first = try commit(seq: 0, ids: nil)

@@ -21,8 +21,8 @@ extension Calib {
         @Argument(help: "The session (NAME, or PATH.sqlite:NAME).")
         var session: String
 
-        @Option(help: "Output format.")
-        var format: ExportFormat = .json
+        @Option(help: ArgumentHelp("Output format: \(EncodingFormats.export.map(\.name).joined(separator: ", ")).", valueName: "format"))
+        var format = "json"
 
         @Option(name: .shortAndLong, help: ArgumentHelp("Write here (a directory for onnxruntime) instead of stdout.", valueName: "path"))
         var output: String?
@@ -46,55 +46,26 @@ extension Calib {
 
         func run() throws {
             try reportingErrors {
+                guard let exportFormat = EncodingFormats.export(named: format) else {
+                    throw ValidationError(
+                        "unknown format '\(format)': one of \(EncodingFormats.export.map(\.name).joined(separator: ", "))")
+                }
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
-                if let output { try store.refuseOverwriting(output) }
-                var reports = try Derivation.rederive(
+                let reports = try Derivation.rederive(
                     try store.reports(session: s, label: label, tensors: tensors), override: encoding.override)
-                let problems = CoverageProblem.find(in: reports)
-                if !problems.isEmpty {
-                    let list = problems.map { "  \($0)" }.joined(separator: "\n")
-                    guard allowIncomplete else {
-                        throw ExportRefused(
-                            "\(problems.count) tensor\(problems.count == 1 ? "" : "s") cannot be encoded:\n\(list)\n"
-                                + "nothing was written; --allow-incomplete leaves them out")
-                    }
-                    Terminal.standardError.write("calib: leaving out \(problems.count) tensor\(problems.count == 1 ? "" : "s"):\n\(list)\n")
-                    let bad = Set(problems.map(\.tensor))
-                    reports.removeAll { bad.contains($0.tensor.name) }
+                let export = try EncodingExport(
+                    session: s, reports: reports, format: exportFormat,
+                    options: ExportOptions(tensorRT: TensorRTExportOptions(version: trtVersion, algorithm: trtAlgorithm)),
+                    allowIncomplete: allowIncomplete)
+                if !export.leftOut.isEmpty {
+                    let n = export.leftOut.count
+                    let list = export.leftOut.map { "  \($0)" }.joined(separator: "\n")
+                    Terminal.standardError.write("calib: leaving out \(n) tensor\(n == 1 ? "" : "s"):\n\(list)\n")
                 }
-                if format == .json {
-                    // Streamed: a large session's document is rendered on every core and never held whole.
-                    try EncodingsJSON.export(session: s, reports: reports, to: output)
-                    return
-                }
-                let files = try Exporter.render(
-                    session: s, reports: reports, format: format,
-                    tensorRT: TensorRTExportOptions(version: trtVersion, algorithm: trtAlgorithm))
-                switch files {
-                case .file(let data):
-                    if let output {
-                        // Written beside the target and renamed, so a failed export never leaves half a file.
-                        try data.write(to: URL(fileURLWithPath: output), options: .atomic)
-                    } else {
-                        FileHandle.standardOutput.write(data)
-                    }
-                case .directory(let members):
-                    guard let output else { throw ValidationError("--format \(format.rawValue) writes a directory: pass -o DIR") }
-                    let dir = URL(fileURLWithPath: output)
-                    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                    for (name, _) in members { try store.refuseOverwriting(dir.appendingPathComponent(name).path) }
-                    for (name, data) in members { try data.write(to: dir.appendingPathComponent(name), options: .atomic) }
-                }
+                try export.write(to: output, protecting: store)
             }
         }
     }
 }
 
-struct ExportRefused: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}
-
-extension ExportFormat: ExpressibleByArgument {}
-extension ImportFormat: ExpressibleByArgument {}
 extension SessionDiff.SortKey: ExpressibleByArgument {}

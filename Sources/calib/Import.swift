@@ -14,7 +14,7 @@ extension Calib {
         @OptionGroup var database: DatabaseOptions
 
         @Option(help: "Format of FILE: aimet (any version), aimet-0.6.1, aimet-2.0.0, onnxruntime (calibration.json/.flatbuffers/.cache or their directory), tensorrt.")
-        var format: ImportFormat
+        var format: String
 
         @Argument(help: "The file to import.")
         var file: String
@@ -28,9 +28,13 @@ extension Calib {
 
         func run() throws {
             try reportingErrors {
-                let table = try Importer.read(path: file, format: format, override: encoding.override)
+                guard let importFormat = EncodingFormats.import(named: format) else {
+                    throw ValidationError(
+                        "unknown format '\(format)': one of \(EncodingFormats.import.map(\.name).joined(separator: ", "))")
+                }
+                let table = try EncodingImport.read(path: file, format: importFormat, override: encoding.override)
                 let store = try database.open(readOnly: false)
-                let s = try store.importTable(table, session: session, source: "\(format.rawValue):\(file)", notes: note)
+                let s = try store.importTable(table, session: session, source: "\(format):\(file)", notes: note)
                 Terminal.standardOutput.write(
                     "session '\(s.name)': imported \(table.entries.count) encodings "
                         + "(\(table.activations.count) activations, \(table.params.count) params) from \(file)\n")

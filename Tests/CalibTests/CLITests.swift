@@ -1,6 +1,13 @@
 import Foundation
 import Testing
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 /// The executable as users run it: output shapes, stdin, relocation, exit codes.
 @Suite struct CLITests {

@@ -1,5 +1,12 @@
 import Testing
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 /// Convention details the golden cases do not reach: legacy symmetric offsets, PyTorch's
 /// reduce_range and unsigned symmetric zero points, grids, and bitwidth limits.

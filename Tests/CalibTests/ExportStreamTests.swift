@@ -1,6 +1,13 @@
 import Foundation
 import Testing
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 /// The streaming JSON export (`EncodingsJSON.write`/`export`) against the document it streams,
 /// `EncodingsJSON.document(...).rendered() + "\n"`, and the layout both share.
@@ -69,8 +76,8 @@ import Testing
                 #expect(text == expected, "tensorsPerChunk \(String(describing: chunk)), threads \(threads)")
             }
         }
-        // Through Exporter.render, as library users get it.
-        guard case .file(let data) = try Exporter.render(session: session, reports: reports, format: .json) else {
+        // Through the format's render, as library users get it.
+        guard case .file(let data) = try CalibJSONFormat().render(ExportContent(session: session, reports: reports), options: ExportOptions()) else {
             Issue.record("json export is one file")
             return
         }

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 /// `FloatFormatter` (Schubfach into bytes) against the algorithm `JSONValue.format` used before it:
 /// `Double.description` (shortest round-trip digits) with Python's `%.1f` integers and exponent form.

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 /// Deployment formats against the reference systems' own files: AIMET encodings written by aimet-torch
 /// 2.42.0 (Fixtures/golden/aimet-exports, and Fixtures/formats/aimet made by make_aimet_expected.py),
@@ -385,7 +392,7 @@ import Testing
         let pairs = try decoded.map { (try #require($0.member("key")?.stringValue), try #require($0.member("value")?.stringValue)) }
         let scheme = QuantScheme(convention: .onnxruntime, symmetric: true, signed: true)
         for bytes in [try Self.data("formats/onnxruntime/calibration.flatbuffers"), OnnxRuntimeCalibration.flatbuffers(try Self.ortTable())] {
-            let table = try OnnxRuntimeCalibration.parseFlatbuffers(bytes, scheme: scheme)
+            let table = try OnnxRuntimeCalibration.parseFlatbuffers(bytes, derive: Derivation.encoder(scheme))
             // The file lists pairs in reverse sorted order; the import sorts them.
             #expect(table.entries.map(\.name) == Array(pairs.map(\.0).reversed()))
             for (name, value) in pairs {
@@ -401,10 +408,10 @@ import Testing
         let scheme = QuantScheme(convention: .onnxruntime, symmetric: false, signed: false)
         let reference = try Self.ortTable()
         for file in ["calibration.json", "quantize_static_cache.json"] {
-            let table = try OnnxRuntimeCalibration.parseCalibrationJSON(Self.data("formats/onnxruntime/\(file)"), scheme: scheme)
+            let table = try OnnxRuntimeCalibration.parseCalibrationJSON(Self.data("formats/onnxruntime/\(file)"), derive: Derivation.encoder(scheme))
             #expect(table == reference, "\(file)")
         }
-        let cache = try OnnxRuntimeCalibration.parseCache(Self.data("formats/onnxruntime/calibration.cache"), scheme: scheme)
+        let cache = try OnnxRuntimeCalibration.parseCache(Self.data("formats/onnxruntime/calibration.cache"), derive: Derivation.encoder(scheme))
         #expect(cache.entries.map(\.name) == ["/conv/Conv_output_0", "input", "neg_only", "relu_é_out"])
         #expect(cache.entries.map(\.observedMax) == [[6.3359375], [1.237657904624939], [1e-05], [0.30000001192092896]])
         #expect(cache.entries.map(\.observedMin) == [[-6.3359375], [-1.237657904624939], [-1e-05], [-0.30000001192092896]])
@@ -413,14 +420,14 @@ import Testing
         // plain numbers, per-channel arrays, Python's NaN/Infinity.
         let bare = #"{"a": {"lowest": -1.5, "highest": 2.0, "CLS": "TensorData"}, "b": [-1.0, 1.0], "#
             + #""c": {"lowest": {"data": [-1.0, -2.0], "dtype": "float32", "CLS": "numpy.array"}, "highest": {"data": [1.0, 2.0]}, "hist": [1, 2]}}"#
-        let t = try OnnxRuntimeCalibration.parseCalibrationJSON(Data(bare.utf8), scheme: scheme)
+        let t = try OnnxRuntimeCalibration.parseCalibrationJSON(Data(bare.utf8), derive: Derivation.encoder(scheme))
         #expect(t.entries.map(\.name) == ["a", "b", "c"])
         #expect(t.entries[0].observedMin == [-1.5] && t.entries[0].observedMax == [2])
         #expect(t.entries[1].observedMin == [-1] && t.entries[1].observedMax == [1])
         #expect(t.entries[2].encoding.channelAxis == 1 && t.entries[2].encoding.channelCount == 2)
         // Python's NaN/Infinity parse, but a non-finite range never reaches a session.
         Self.rejects("json non-finite", "tensor 'd': the calibrated range is not finite") {
-            try OnnxRuntimeCalibration.parseCalibrationJSON(Data(#"{"d": {"lowest": NaN, "highest": Infinity}}"#.utf8), scheme: scheme)
+            try OnnxRuntimeCalibration.parseCalibrationJSON(Data(#"{"d": {"lowest": NaN, "highest": Infinity}}"#.utf8), derive: Derivation.encoder(scheme))
         }
     }
 
@@ -441,7 +448,7 @@ import Testing
 
     @Test func ortRejectsMalformedFiles() throws {
         let scheme = QuantScheme(convention: .onnxruntime)
-        let json = { (s: String) in try OnnxRuntimeCalibration.parseCalibrationJSON(Data(s.utf8), scheme: scheme) }
+        let json = { (s: String) in try OnnxRuntimeCalibration.parseCalibrationJSON(Data(s.utf8), derive: Derivation.encoder(scheme)) }
         Self.rejects("json syntax", "invalid JSON: line 1, column 9") { try json(#"{"a": 1,}"#) }
         Self.rejects("json array", "must be a JSON object") { try json("[1]") }
         Self.rejects("json CLS", "CLS must be \"TensorsData\"") { try json(#"{"CLS": "Other", "data": {}}"#) }
@@ -456,16 +463,16 @@ import Testing
         Self.rejects("json duplicate", "tensor 'x' appears twice") { try json(#"{"x": [0, 1], "x": [0, 2]}"#) }
         Self.rejects("json value", "must be a TensorData object, found a string") { try json(#"{"x": "y"}"#) }
 
-        let cache = { (s: String) in try OnnxRuntimeCalibration.parseCache(Data(s.utf8), scheme: scheme) }
+        let cache = { (s: String) in try OnnxRuntimeCalibration.parseCache(Data(s.utf8), derive: Derivation.encoder(scheme)) }
         Self.rejects("cache no value", "line 2: expected 'NAME VALUE'") { try cache("a 1.0\nb\n") }
         Self.rejects("cache value", "tensor 'a': value 'x1' is not a number") { try cache("a x1\n") }
         Self.rejects("cache duplicate", "tensor 'a' appears twice") { try cache("a 1\na 2\n") }
-        Self.rejects("cache utf8", "not UTF-8") { try OnnxRuntimeCalibration.parseCache(Data([0x61, 0x20, 0xFF]), scheme: scheme) }
+        Self.rejects("cache utf8", "not UTF-8") { try OnnxRuntimeCalibration.parseCache(Data([0x61, 0x20, 0xFF]), derive: Derivation.encoder(scheme)) }
         Self.rejects("cache empty", "holds no encodings") { try cache("") }
         #expect(try cache("with space 1.5\r\n\n").entries.map(\.name) == ["with space"])
 
         let fb = try Self.data("formats/onnxruntime/calibration.flatbuffers")
-        let flat = { (d: Data) in try OnnxRuntimeCalibration.parseFlatbuffers(d, scheme: scheme) }
+        let flat = { (d: Data) in try OnnxRuntimeCalibration.parseFlatbuffers(d, derive: Derivation.encoder(scheme)) }
         Self.rejects("fb empty", "too short") { try flat(Data()) }
         Self.rejects("fb root", "points past the end") { try flat(Data([0xFF, 0, 0, 0, 0, 0, 0, 0])) }
         Self.rejects("fb truncated", "byte") { try flat(fb.prefix(200)) }
@@ -665,9 +672,9 @@ import Testing
         let scheme = QuantScheme(convention: .pytorch)
         let parsers: [(Data) throws -> Any] = [
             { try AimetEncodings.parse($0) }, { try AimetEncodings.parseQuantizerArgs($0) as Any },
-            { try OnnxRuntimeCalibration.parseCalibrationJSON($0, scheme: scheme) },
-            { try OnnxRuntimeCalibration.parseFlatbuffers($0, scheme: scheme) },
-            { try OnnxRuntimeCalibration.parseCache($0, scheme: scheme) }, { try TensorRTCache.parse($0) },
+            { try OnnxRuntimeCalibration.parseCalibrationJSON($0, derive: Derivation.encoder(scheme)) },
+            { try OnnxRuntimeCalibration.parseFlatbuffers($0, derive: Derivation.encoder(scheme)) },
+            { try OnnxRuntimeCalibration.parseCache($0, derive: Derivation.encoder(scheme)) }, { try TensorRTCache.parse($0) },
         ]
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next(_ n: Int) -> Int {

@@ -15,6 +15,13 @@ import Foundation
 import Testing
 
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 #endif
 
 #if canImport(Glibc)
@@ -242,7 +249,7 @@ enum FuzzHarness {
     static func onnxruntimeJSON(_ data: Data, _ check: inout FuzzChecker) throws -> Int {
         var count = 0
         for (i, scheme) in onnxruntimeSchemes.enumerated() {
-            let table = try OnnxRuntimeCalibration.parseCalibrationJSON(data, scheme: scheme)
+            let table = try OnnxRuntimeCalibration.parseCalibrationJSON(data, derive: Derivation.encoder(scheme))
             FuzzInvariants.table(table, &check)
             FuzzInvariants.onnxruntime(table, scheme: scheme, &check)
             if i == 0 {
@@ -261,8 +268,8 @@ enum FuzzHarness {
         for (i, scheme) in onnxruntimeSchemes.enumerated() {
             let table =
                 flatbuffers
-                ? try OnnxRuntimeCalibration.parseFlatbuffers(data, scheme: scheme)
-                : try OnnxRuntimeCalibration.parseCache(data, scheme: scheme)
+                ? try OnnxRuntimeCalibration.parseFlatbuffers(data, derive: Derivation.encoder(scheme))
+                : try OnnxRuntimeCalibration.parseCache(data, derive: Derivation.encoder(scheme))
             FuzzInvariants.table(table, &check)
             FuzzInvariants.onnxruntime(table, scheme: scheme, &check)
             FuzzInvariants.onnxruntimeValues(table, &check)
@@ -529,7 +536,7 @@ enum FuzzInvariants {
         guard !exact.isEmpty else { return }  // an empty table is no file to read back
         let text = OnnxRuntimeCalibration.calibrationJSON(EncodingTable(entries: exact))
         do {
-            let back = try OnnxRuntimeCalibration.parseCalibrationJSON(Data(text.utf8), scheme: scheme)
+            let back = try OnnxRuntimeCalibration.parseCalibrationJSON(Data(text.utf8), derive: Derivation.encoder(scheme))
             check.require(back.entries.map(\.name) == exact.map(\.name), "calibration.json round trip: names differ")
             for (a, b) in zip(exact, back.entries) {
                 check.require(
@@ -549,10 +556,13 @@ enum FuzzInvariants {
         guard !exact.isEmpty else { return }
         let subset = EncodingTable(entries: exact)
         do {
-            let back =
-                flatbuffers
-                ? try OnnxRuntimeCalibration.parseFlatbuffers(OnnxRuntimeCalibration.flatbuffers(subset), scheme: scheme)
-                : try OnnxRuntimeCalibration.parseCache(Data(OnnxRuntimeCalibration.cache(subset).utf8), scheme: scheme)
+            let derive = Derivation.encoder(scheme)
+            let back: EncodingTable
+            if flatbuffers {
+                back = try OnnxRuntimeCalibration.parseFlatbuffers(OnnxRuntimeCalibration.flatbuffers(subset), derive: derive)
+            } else {
+                back = try OnnxRuntimeCalibration.parseCache(Data(OnnxRuntimeCalibration.cache(subset).utf8), derive: derive)
+            }
             let original = Dictionary(exact.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             check.require(back.entries.count == exact.count, "round trip: \(exact.count) entries became \(back.entries.count)")
             for b in back.entries {

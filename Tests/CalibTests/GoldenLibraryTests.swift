@@ -1,6 +1,13 @@
 import Foundation
 import Testing
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 /// Every golden case reproduced through the library: reader → observer → store → derivation.
 @Suite struct GoldenLibraryTests {

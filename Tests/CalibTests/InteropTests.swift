@@ -1,6 +1,13 @@
 import Foundation
 import Testing
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 /// Per-tensor settings, re-derivation, exports in every format, imports and `calib diff`, as users
 /// run them: through the executable.
@@ -151,7 +158,7 @@ import Testing
         let out = dir.path("ort")
         #expect(try CLI.run(["export", "--db", db, "o", "--format", "onnxruntime", "-o", out]).status == 0)
         let flat = try Data(contentsOf: URL(fileURLWithPath: out + "/calibration.flatbuffers"))
-        let table = try OnnxRuntimeCalibration.parseFlatbuffers(flat, scheme: QuantScheme(convention: .onnxruntime))
+        let table = try OnnxRuntimeCalibration.parseFlatbuffers(flat, derive: Derivation.encoder(QuantScheme(convention: .onnxruntime)))
         let golden = Self.multibatch[0]
         #expect(table.entries.map(\.name) == ["layer1.out", "layer2.relu"])
         for entry in table.entries {

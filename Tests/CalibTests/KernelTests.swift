@@ -2,6 +2,13 @@ import CKernels
 import Foundation
 import Testing
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 /// The observer kernels (C, AVX2 and portable) against a plain scalar reference, over randomized
 /// tensors of every dtype, both byte orders, C and Fortran order, unaligned data, NaN/Inf sprinkled,

@@ -2,6 +2,13 @@ import Foundation
 import Testing
 
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -553,9 +560,8 @@ import Glibc
 private enum Reader {
     static func read(_ inputs: [String], standardInput: Int32 = 0, hash: ContentHashAlgorithm = .current) throws -> [Batch] {
         let reader = try BatchReader(inputs: inputs, standardInput: standardInput)
-        reader.hashAlgorithm = hash
         var batches: [Batch] = []
-        while let batch = try reader.next() { batches.append(batch) }
+        while let batch = try reader.next(hash: hash) { batches.append(batch) }
         return batches
     }
 

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 /// Bad input is refused with a message naming the file (and tensor), a non-zero exit, and a store
 /// whose batches and statistics are exactly as before.

@@ -2,6 +2,13 @@ import Foundation
 import GRDB
 import Testing
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 @Suite struct StoreTests {
     /// Migration names are append-only: renaming an applied one would run it again. This pins the list.
@@ -84,7 +91,7 @@ import Testing
         let old = try store.requireSession("old")
         #expect(old.batchHash == .sha256)
         #expect(try store.batches(session: old.id).map(\.contentHash) == [sha])
-        #expect(try store.containsBatch(contentHash: sha, session: old.id) != nil)
+        #expect(try store.batch(withContentHash: sha, session: old.id) != nil)
         let new = try store.createSession(name: "new", observer: ObserverConfig(), scheme: QuantScheme())
         #expect(new.batchHash == .xxh3_128)
     }
@@ -126,7 +133,7 @@ import Testing
         stats.accumulate(BatchRange(min: [-1, .infinity, -0.1], max: [1, -.infinity, 3.3], elements: 30, nonfinite: 2))
         let record = TensorRecord(id: 0, name: "t", role: .activation, dtype: .float16, shape: [2, 3, 5], channelAxis: 1, channels: 3)
         let batch = BatchRecord(seq: 0, source: "b", contentHash: "ab", tensors: 1, elements: 30, bytes: 60, addedAt: "now")
-        try store.commit(BatchCommit(batch: batch, tensors: [.init(record: record, stats: stats, scheme: scheme, isNew: true)]), session: session, expectedBatches: 0)
+        try store.commit(BatchCommit(batches: [batch], tensors: [Derivation.rows(for: record, stats: stats, scheme: scheme, isNew: true)]), session: session, expectedBatches: 0)
         let reports = try store.reports(session: session.id)
         #expect(reports.count == 1)
         #expect(reports[0].stats == stats)
@@ -135,7 +142,7 @@ import Testing
         #expect(reports[0].tensor.dtype == .float16)
         // A stale writer (expecting 0 batches when there is 1) is refused, not merged.
         #expect(throws: StoreError.self) {
-            try store.commit(BatchCommit(batch: batch, tensors: [.init(record: record, stats: stats, scheme: scheme, isNew: false)]), session: session, expectedBatches: 0)
+            try store.commit(BatchCommit(batches: [batch], tensors: [Derivation.rows(for: record, stats: stats, scheme: scheme, isNew: false)]), session: session, expectedBatches: 0)
         }
     }
 
@@ -245,7 +252,6 @@ extension BatchReader {
     /// The content hash the reader gives the one batch at `path`.
     static func hashOf(_ path: String, _ algorithm: ContentHashAlgorithm) throws -> String {
         let reader = try BatchReader(inputs: [path])
-        reader.hashAlgorithm = algorithm
-        return try #require(try reader.next()).contentHash
+        return try #require(try reader.next(hash: algorithm)).contentHash
     }
 }

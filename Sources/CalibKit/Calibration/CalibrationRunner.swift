@@ -1,8 +1,15 @@
 import Foundation
+import CalibDerivation
+import CalibFormats
+import CalibModel
+import CalibObservers
+import CalibReaders
+import CalibStore
+import CalibSupport
 
-/// Streams batches through the observers into a session: reader → observer → store.
+/// Streams batches through the observers into a session: reader → observer → derivation → store.
 ///
-/// Each batch commits whole in one transaction (batch row + statistics + re-derived encodings; a
+/// Each batch commits whole in one transaction (batch row + statistics + derived encodings; a
 /// transaction may hold several batches, see `CommitPolicy`), so a run that stops for any reason
 /// leaves every committed batch intact, and re-running the same command resumes: batches already
 /// stored are recognised by their content hash and skipped.
@@ -31,14 +38,6 @@ public final class CalibrationRunner {
         public var commitSeconds = 0.0
     }
 
-    /// A tensor as the run tracks it: what the store holds after the last commit.
-    struct TensorState {
-        var record: TensorRecord
-        var stats: TensorStats
-        var scheme: QuantScheme
-        var settings: TensorSettings { TensorSettings(role: record.role, observer: stats.observer, scheme: scheme) }
-    }
-
     let store: CalibStore
     let options: RunOptions
 
@@ -47,229 +46,122 @@ public final class CalibrationRunner {
         self.options = options
     }
 
-    /// Opens (or creates) the session.
-    public func prepareSession() throws -> Session {
-        let o = options
-        let activationDefaults = o.settings.applied(to: .defaults(for: .activation))
-        guard let session = try store.session(named: o.session) else {
-            try Self.validate(activationDefaults)
-            return try store.createSession(
-                name: o.session, observer: activationDefaults.observer, tensorFilter: o.tensorFilter,
-                scheme: activationDefaults.scheme, model: o.model, dataset: o.dataset, notes: o.note)
-        }
-        if session.origin == .imported {
-            throw StoreError.incompatible(
-                session: session.name, tensor: nil, "is an imported session; calibrate into a new session instead")
-        }
-        if o.model != nil || o.dataset != nil || o.note != nil {
-            try store.updateSession(session.name, model: o.model, dataset: o.dataset, notes: o.note)
-        }
-        return session
+    /// What the loop carries from batch to batch.
+    struct RunState {
+        let session: Session
+        var tensors: [String: TensorUpdate]
+        var batchCount: Int
+        var pending = PendingCommit()
+        var summary: Summary
     }
 
     /// Runs every batch of `reader` into the session.
     public func run(_ reader: BatchReader, onEvent: (Event) -> Void = { _ in }) throws -> Summary {
         let start = Date()
-        let session = try prepareSession()
-        var state: [String: TensorState] = [:]
-        for r in try store.reports(session: session.id) {
-            guard let stats = r.stats else { continue }
-            state[r.tensor.name] = TensorState(record: r.tensor, stats: stats, scheme: r.encoding.scheme)
-        }
-        var batchCount = try store.batchCount(session: session.id)
-        var summary = Summary(
-            session: session.name, added: 0, skipped: 0, totalBatches: batchCount, tensors: state.count, bytes: 0, seconds: 0)
-        try store.setStatus(.running, session: session.id)
-        reader.hashAlgorithm = session.batchHash
-        let prefetcher = Prefetcher(reader)
+        let opened = try openSession()
+        var run = try state(of: opened.session)
+        try store.setStatus(.running, session: run.session.id)
+        let prefetcher = Prefetcher(reader, hash: run.session.batchHash)
         defer { prefetcher.stop() }
-
-        // Batches observed but not yet committed: they go into the next transaction together.
-        var pending: BatchCommit?
-        var pendingHashes: Set<String> = []
-        let policy = options.commitPolicy
-        var lastCommitSeconds = 0.0
-        var lastCommitEnd = Date()
-        func commitPending() throws {
-            guard let group = pending else { return }
-            let t = Date()
-            let ids = try store.commit(group, session: session, expectedBatches: batchCount)
-            lastCommitEnd = Date()
-            lastCommitSeconds = lastCommitEnd.timeIntervalSince(t)
-            summary.transactions += 1
-            summary.commitSeconds += lastCommitSeconds
-            for t in group.tensors { state[t.record.name]?.record.id = ids[t.record.name]! }
-            for (i, var b) in group.batches.enumerated() {
-                b.seq = batchCount + i
-                onEvent(.committed(b))
-            }
-            batchCount += group.batches.count
-            summary.added += group.batches.count
-            pending = nil
-            pendingHashes = []
-        }
-
         do {
             while let batch = try prefetcher.next() {
-                var existing = try store.containsBatch(contentHash: batch.contentHash, session: session.id)
-                if existing == nil && pendingHashes.contains(batch.contentHash) {
-                    try commitPending()
-                    existing = try store.containsBatch(contentHash: batch.contentHash, session: session.id)
-                }
-                if let existing {
-                    // Counted already; but the run's flags still apply to the tensors it holds, whose
-                    // stored rows must be current first.
-                    try commitPending()
-                    let plan = try resolve(batch, session: session, state: state)
-                    let changed = plan.compactMap { t -> BatchCommit.Tensor? in
-                        guard !t.isNew, let s = state[t.record.name], s.scheme != t.scheme || s.record.role != t.record.role else { return nil }
-                        return t
-                    }
-                    if !changed.isEmpty {
-                        try store.updateSettings(changed)
-                        for t in changed { state[t.record.name] = TensorState(record: t.record, stats: t.stats, scheme: t.scheme) }
-                        onEvent(.rederived(changed.map(\.record.name)))
-                    }
-                    summary.skipped += 1
-                    onEvent(.skippedDuplicate(source: batch.source, existing: existing, unobserved: plan.filter(\.isNew).map(\.record.name)))
+                if let stored = try storedCopy(of: batch, &run, onEvent) {
+                    try skip(batch, stored: stored, &run, onEvent)
                     continue
                 }
-                let commit = try observe(batch, session: session, state: state)
-                for t in commit.tensors { state[t.record.name] = TensorState(record: t.record, stats: t.stats, scheme: t.scheme) }
-                if pending == nil { pending = commit } else { pending!.append(commit) }
-                pendingHashes.insert(batch.contentHash)
-                summary.bytes += batch.byteCount
-                if policy.isDue(batches: pending!.batches.count, waited: Date().timeIntervalSince(lastCommitEnd), lastCommit: lastCommitSeconds) {
-                    try commitPending()
-                }
+                let (record, updates) = try observe(batch, plan(batch, run))
+                for t in updates { run.tensors[t.record.name] = t }
+                run.pending.add(record, tensors: updates)
+                run.summary.bytes += batch.byteCount
+                if run.pending.isDue(options.commitPolicy) { try commit(&run, onEvent) }
             }
-            try commitPending()
+            try commit(&run, onEvent)
         } catch {
-            // What was observed before the failure is kept (unless committing was what failed).
-            try? commitPending()
-            try? store.setStatus(.interrupted, session: session.id)
+            try? commit(&run, onEvent)  // what was observed before the failure is kept
+            try? finishFailed(run, opened: opened)
             throw error
         }
-        try store.setStatus(.ready, session: session.id)
-        summary.totalBatches = batchCount
-        summary.tensors = state.count
-        summary.seconds = Date().timeIntervalSince(start)
-        return summary
+        if run.batchCount == 0 && opened.created {
+            try store.deleteSession(run.session.name, onlyIfEmpty: true)
+            throw InputError(file: reader.description, "held no batch; nothing was stored and no session created")
+        }
+        try store.setStatus(.ready, session: run.session.id)
+        run.summary.totalBatches = run.batchCount
+        run.summary.tensors = run.tensors.count
+        run.summary.seconds = Date().timeIntervalSince(start)
+        return run.summary
     }
 
-    /// Observes every selected tensor of `batch` against the current state; touches nothing stored.
-    func observe(_ batch: Batch, session: Session, state: [String: TensorState]) throws -> BatchCommit {
-        var updates = try resolve(batch, session: session, state: state)
-        let selected = batch.tensors.filter { Glob.matchesAny(options.tensorFilter, $0.name) }
-        // Every core, pieces of at most a few MiB; each piece's pages are dropped from memory once
-        // read, so a run holds what it reads now, not whole batches.
-        let ranges = RangeKernel.observe(
-            selected, channelAxes: updates.map(\.record.channelAxis), threads: Self.cores
-        ) { i, bytes in selected[i].releasePages(bytes) }
-        var elements = 0
-        for (i, tensor) in selected.enumerated() {
-            let range = ranges[i]
-            if options.nonfinite == .error && range.nonfinite > 0 {
-                throw InputError(
-                    file: batch.source, tensor: tensor.name,
-                    "\(range.nonfinite) NaN/Inf values (--nonfinite error); use --nonfinite ignore to leave them out of the ranges")
-            }
-            updates[i].stats.accumulate(range)
-            elements += tensor.elementCount
+    /// The session and what it holds, as the run starts.
+    func state(of session: Session) throws -> RunState {
+        var tensors: [String: TensorUpdate] = [:]
+        for r in try store.reports(session: session.id) {
+            guard let stats = r.stats else { continue }
+            tensors[r.tensor.name] = TensorUpdate(record: r.tensor, stats: stats, scheme: r.encoding.scheme, isNew: false)
         }
-        let record = BatchRecord(
-            seq: 0, source: batch.source, contentHash: batch.contentHash, tensors: updates.count, elements: elements,
-            bytes: batch.byteCount, addedAt: Timestamp.now())
-        return BatchCommit(batch: record, tensors: updates)
+        let count = try store.batchCount(session: session.id)
+        let summary = Summary(
+            session: session.name, added: 0, skipped: 0, totalBatches: count, tensors: tensors.count, bytes: 0, seconds: 0)
+        return RunState(session: session, tensors: tensors, batchCount: count, summary: summary)
     }
 
-    /// The settings, record and current statistics of every selected tensor of `batch`, checked
-    /// against what the session holds; reads no tensor data.
-    func resolve(_ batch: Batch, session: Session, state: [String: TensorState]) throws -> [BatchCommit.Tensor] {
-        var updates: [BatchCommit.Tensor] = []
-        for tensor in batch.tensors where Glob.matchesAny(options.tensorFilter, tensor.name) {
-            let existing = state[tensor.name]
-            let settings = options.settings(for: tensor.name, stored: existing?.settings)
-            try Self.validate(settings, tensor: tensor.name, session: session.name)
-            let axis = try Self.channelAxis(settings.observer.channelAxis, of: tensor, source: batch.source)
-            let channels = axis.map { tensor.shape[$0] } ?? 1
-            var observer = settings.observer
-            observer.channelAxis = axis
-            let entry: BatchCommit.Tensor
-            if let existing {
-                try Self.checkCompatible(stored: existing, observer: observer, channels: channels, tensor: tensor, batch: batch, session: session)
-                var record = existing.record
-                record.role = settings.role
-                entry = BatchCommit.Tensor(record: record, stats: existing.stats, scheme: settings.scheme, isNew: false)
-            } else {
-                let record = TensorRecord(
-                    id: 0, name: tensor.name, role: settings.role, dtype: tensor.dtype, shape: tensor.shape,
-                    channelAxis: axis, channels: channels)
-                entry = BatchCommit.Tensor(
-                    record: record, stats: TensorStats(observer: observer, channels: channels), scheme: settings.scheme, isNew: true)
-            }
-            updates.append(entry)
-        }
-        guard !updates.isEmpty else {
-            throw InputError(
-                file: batch.source,
-                options.tensorFilter.isEmpty
-                    ? "the batch holds no tensor" : "no tensor matches --tensor \(options.tensorFilter.joined(separator: " "))")
-        }
-        return updates
+    /// The stored batch with `batch`'s content, if any. A repeat of a batch still waiting in the open
+    /// transaction commits it first: it is then the stored copy.
+    func storedCopy(of batch: Batch, _ run: inout RunState, _ onEvent: (Event) -> Void) throws -> BatchRecord? {
+        if let stored = try store.batch(withContentHash: batch.contentHash, session: run.session.id) { return stored }
+        guard let i = run.pending.position(ofContentHash: batch.contentHash) else { return nil }
+        return try commit(&run, onEvent)[i]
     }
 
-    static let cores = ProcessInfo.processInfo.activeProcessorCount
-
-    /// Refuses to fold a batch into statistics that were observed with other settings.
-    static func checkCompatible(
-        stored: TensorState, observer: ObserverConfig, channels: Int, tensor: TensorData, batch: Batch, session: Session
-    ) throws {
-        let was = stored.stats.observer
-        var differences: [String] = []
-        if observer.kind != was.kind { differences.append("observer \(observer.kind.rawValue) (stored: \(was.kind.rawValue))") }
-        if observer.kind == .ema && was.kind == .ema && observer.averagingConstant != was.averagingConstant {
-            differences.append("averaging constant \(observer.averagingConstant) (stored: \(was.averagingConstant))")
+    /// A batch counted already. The run's flags still apply to the tensors it holds: those whose
+    /// settings change are re-derived through the same commit as observed batches.
+    func skip(_ batch: Batch, stored: BatchRecord, _ run: inout RunState, _ onEvent: (Event) -> Void) throws {
+        let plan = try plan(batch, run)
+        let changed = plan.map(\.update).filter { t in
+            guard !t.isNew, let s = run.tensors[t.record.name] else { return false }
+            return s.scheme != t.scheme || s.record.role != t.record.role
         }
-        if observer.channelAxis != was.channelAxis {
-            func text(_ a: Int?) -> String { a.map { "per-channel axis \($0)" } ?? "per-tensor" }
-            differences.append("\(text(observer.channelAxis)) (stored: \(text(was.channelAxis)))")
+        if !changed.isEmpty {
+            for t in changed { run.tensors[t.record.name] = t }
+            run.pending.add(nil, tensors: changed)
+            try commit(&run, onEvent)
+            onEvent(.rederived(changed.map(\.record.name)))
         }
-        if !differences.isEmpty {
-            throw StoreError.incompatible(
-                session: session.name, tensor: tensor.name,
-                "this run observes it with \(differences.joined(separator: ", ")). Statistics observed differently "
-                    + "cannot be mixed: drop the flag or config rule, or calibrate into a new session (--session \(session.name)-2)")
-        }
-        if channels != stored.record.channels {
-            throw InputError(
-                file: batch.source, tensor: tensor.name,
-                "per-channel axis \(observer.channelAxis!) has \(channels) channels (shape \(tensor.shape)), "
-                    + "but earlier batches had \(stored.record.channels); the channel axis must keep its size")
-        }
+        run.summary.skipped += 1
+        onEvent(.skippedDuplicate(source: batch.source, existing: stored, unobserved: plan.filter(\.update.isNew).map(\.update.record.name)))
     }
 
-    /// The non-negative channel axis of `tensor`, or nil when per-tensor.
-    static func channelAxis(_ axis: Int?, of tensor: TensorData, source: String) throws -> Int? {
-        guard let axis else { return nil }
-        let rank = tensor.shape.count
-        let a = axis < 0 ? rank + axis : axis
-        guard a >= 0 && a < rank else {
-            throw InputError(
-                file: source, tensor: tensor.name, "per-channel axis \(axis) is out of range for shape \(tensor.shape)")
+    /// Writes what is pending in one transaction; returns the batch rows it stored.
+    @discardableResult
+    func commit(_ run: inout RunState, _ onEvent: (Event) -> Void) throws -> [BatchRecord] {
+        guard !run.pending.isEmpty else { return [] }
+        let t = Date()
+        let stored = try store.commit(run.pending.rows(), session: run.session, expectedBatches: run.batchCount)
+        let seconds = Date().timeIntervalSince(t)
+        for (name, id) in stored.tensorIDs {
+            run.tensors[name]?.record.id = id
+            run.tensors[name]?.isNew = false
         }
-        return a
+        if !stored.batches.isEmpty {
+            run.summary.transactions += 1
+            run.summary.commitSeconds += seconds
+        }
+        run.batchCount += stored.batches.count
+        run.summary.added += stored.batches.count
+        run.pending.committed(seconds: seconds)
+        stored.batches.forEach { onEvent(.committed($0)) }
+        return stored.batches
     }
 
-    static func validate(_ settings: TensorSettings, tensor: String? = nil, session: String? = nil) throws {
-        do {
-            try settings.scheme.validate()
-            let c = settings.observer.averagingConstant
-            if settings.observer.kind == .ema && !(c > 0 && c <= 1) {
-                throw SchemeError("--averaging-constant must be in (0, 1], got \(c)")
-            }
-        } catch let error as SchemeError where tensor != nil {
-            throw StoreError.incompatible(session: session ?? "", tensor: tensor, error.description)
+    /// A failed run: a session it created and left empty is removed; one it added batches to is
+    /// `interrupted`; one it did not change keeps the status it had.
+    func finishFailed(_ run: RunState, opened: OpenedSession) throws {
+        if opened.created && run.batchCount == 0 {
+            try store.deleteSession(run.session.name, onlyIfEmpty: true)
+        } else if run.summary.added > 0 {
+            try store.setStatus(.interrupted, session: run.session.id)
+        } else {
+            try store.setStatus(opened.session.status, session: run.session.id)
         }
     }
 }

@@ -1,4 +1,11 @@
 import Foundation
+import CalibDerivation
+import CalibFormats
+import CalibModel
+import CalibObservers
+import CalibReaders
+import CalibStore
+import CalibSupport
 
 /// Reads (maps, validates and hashes) the next batch on its own thread while the current one is
 /// observed and committed, so reading and observing overlap on two cores. Holds at most one batch
@@ -9,8 +16,11 @@ final class Prefetcher: @unchecked Sendable {
     private var slot: Result<Batch?, Error>?
     private var stopped = false
 
-    init(_ reader: BatchReader) {
+    private let hash: ContentHashAlgorithm
+
+    init(_ reader: BatchReader, hash: ContentHashAlgorithm) {
         self.reader = reader
+        self.hash = hash
         let thread = Thread { [self] in produce() }
         thread.name = "calib.prefetch"
         thread.start()
@@ -37,7 +47,7 @@ final class Prefetcher: @unchecked Sendable {
 
     private func produce() {
         while true {
-            let result = Result { try reader.next() }
+            let result = Result { try reader.next(hash: hash) }
             condition.lock()
             while slot != nil && !stopped { condition.wait() }
             if stopped {

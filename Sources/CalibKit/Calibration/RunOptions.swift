@@ -1,3 +1,11 @@
+import CalibDerivation
+import CalibFormats
+import CalibModel
+import CalibObservers
+import CalibReaders
+import CalibStore
+import CalibSupport
+
 /// What a `calib run` asks for.
 public struct RunOptions: Sendable {
     public var session: String

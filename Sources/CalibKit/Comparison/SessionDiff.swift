@@ -1,3 +1,11 @@
+import CalibDerivation
+import CalibFormats
+import CalibModel
+import CalibObservers
+import CalibReaders
+import CalibStore
+import CalibSupport
+
 /// What changed between two sessions' encodings, tensor by tensor (`calib diff A B`).
 public struct SessionDiff: Sendable, Equatable {
     /// One tensor present on both sides.

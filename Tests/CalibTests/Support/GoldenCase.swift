@@ -1,5 +1,12 @@
 import Foundation
 @testable import CalibKit
+@testable import CalibDerivation
+@testable import CalibFormats
+@testable import CalibModel
+@testable import CalibObservers
+@testable import CalibReaders
+@testable import CalibStore
+@testable import CalibSupport
 
 /// One case of Fixtures/golden/cases (copied from ../shared/golden): batches produced and
 /// expected values computed by aimet-torch 2.42.0 or torch 2.15.0 themselves.

@@ -1,0 +1,68 @@
+import CalibModel
+
+/// Encodings derived again from stored statistics under other settings, without re-reading data.
+public enum Derivation {
+    /// Ranges to encodings under `scheme`: what importers of range-only files are given.
+    public static func encoder(_ scheme: QuantScheme) -> RangeEncoder {
+        { Encoding(observedMin: $0, observedMax: $1, scheme: scheme, channelAxis: $2) }
+    }
+
+    /// A tensor's rows for the store: its default encoding derived from its statistics under `scheme`.
+    public static func rows(for record: TensorRecord, stats: TensorStats, scheme: QuantScheme, isNew: Bool) -> TensorRows {
+        TensorRows(record: record, stats: stats, encoding: stats.encoding(scheme, channelAxis: record.channelAxis), isNew: isNew)
+    }
+
+    /// `reports` with each encoding re-derived: the tensor's stored scheme, then the `config` rules
+    /// (encoding settings only), then `override`. Statistics settings in either are refused, since
+    /// the statistics already exist.
+    public static func rederive(
+        _ reports: [TensorReport], override: SettingsOverride, config: CalibrationConfig = CalibrationConfig()
+    ) throws -> [TensorReport] {
+        if override.touchesStatistics || config.rules.contains(where: \.settings.touchesStatistics) {
+            throw SchemeError(
+                "observer and per-channel settings are fixed when statistics are collected; only encoding settings "
+                    + "(convention, bitwidth, symmetric, signed, reduce_range) can be re-derived")
+        }
+        return try reports.map { r in
+            var settings = config.applied(to: r.settings, name: r.tensor.name)
+            settings = override.applied(to: settings)
+            guard settings.scheme != r.encoding.scheme || settings.role != r.tensor.role else { return r }
+            guard let stats = r.stats else {
+                throw SchemeError(
+                    "tensor '\(r.tensor.name)' has no statistics (imported from a file without ranges); "
+                        + "only its stored encoding can be exported")
+            }
+            try settings.scheme.validate()
+            var out = r
+            out.tensor.role = settings.role
+            out.encoding = stats.encoding(settings.scheme, channelAxis: r.tensor.channelAxis)
+            return out
+        }
+    }
+}
+
+/// Why a tensor's encoding must not be written to a deployment file.
+public struct CoverageProblem: Sendable, Equatable, CustomStringConvertible {
+    public var tensor: String
+    public var reason: String
+    public var description: String { "\(tensor): \(reason)" }
+
+    /// Tensors whose encodings would be silently wrong: never observed (no finite value), or a
+    /// non-finite or zero scale or range.
+    public static func find(in reports: [TensorReport]) -> [CoverageProblem] {
+        reports.compactMap { r in
+            let e = r.encoding
+            if let s = r.stats, zip(s.min, s.max).contains(where: { !($0.0 <= $0.1) }) {
+                return CoverageProblem(
+                    tensor: r.tensor.name,
+                    reason: s.batches == 0 ? "no observations" : "no finite value observed (\(s.nonfinite) NaN/Inf)")
+            }
+            if e.scale.contains(where: { !$0.isFinite }) { return CoverageProblem(tensor: r.tensor.name, reason: "non-finite scale") }
+            if e.scale.contains(where: { $0 <= 0 }) { return CoverageProblem(tensor: r.tensor.name, reason: "zero scale (zero range)") }
+            if zip(e.min, e.max).contains(where: { !($0.0.isFinite && $0.1.isFinite) }) {
+                return CoverageProblem(tensor: r.tensor.name, reason: "non-finite range")
+            }
+            return nil
+        }
+    }
+}

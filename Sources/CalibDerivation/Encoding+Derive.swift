@@ -1,0 +1,27 @@
+import CalibModel
+
+extension Encoding {
+    /// Derives the encoding of observed ranges (one pair per channel) under `scheme`.
+    public init(observedMin: [Float], observedMax: [Float], scheme: QuantScheme, channelAxis: Int?) {
+        precondition(observedMin.count == observedMax.count)
+        var scale = [Float](), offset = [Int](), lo = [Float](), hi = [Float]()
+        scale.reserveCapacity(observedMin.count)
+        offset.reserveCapacity(observedMin.count)
+        let (qmin, qmax) = scheme.quantRange
+        for (xmin, xmax) in zip(observedMin, observedMax) {
+            let (s, o) = EncodingMath.scaleOffset(min: xmin, max: xmax, scheme: scheme)
+            scale.append(s)
+            offset.append(o)
+            lo.append(s * Float(o + qmin))
+            hi.append(s * Float(o + qmax))
+        }
+        self.init(scheme: scheme, channelAxis: channelAxis, scale: scale, offset: offset, min: lo, max: hi)
+    }
+}
+
+extension TensorStats {
+    /// The encoding these statistics give under `scheme`.
+    public func encoding(_ scheme: QuantScheme, channelAxis: Int?) -> Encoding {
+        Encoding(observedMin: min, observedMax: max, scheme: scheme, channelAxis: channelAxis)
+    }
+}

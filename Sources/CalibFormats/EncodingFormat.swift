@@ -1,0 +1,112 @@
+import CalibModel
+import CalibSupport
+import Foundation
+
+/// What an export is made from: a session's reports, as values (no store behind them).
+public struct ExportContent: Sendable {
+    public var session: Session
+    public var reports: [TensorReport]
+
+    public init(session: Session, reports: [TensorReport]) {
+        self.session = session
+        self.reports = reports
+    }
+
+    /// The named encodings deployment formats carry.
+    public var table: EncodingTable { EncodingTable(reports) }
+}
+
+/// Per-format export settings that come from the command line.
+public struct ExportOptions: Sendable {
+    /// The TensorRT cache header.
+    public var tensorRT: TensorRTExportOptions
+
+    public init(tensorRT: TensorRTExportOptions = TensorRTExportOptions()) { self.tensorRT = tensorRT }
+}
+
+/// The TensorRT cache header: `TRT-<version>-<algorithm>`. TensorRT silently ignores a cache whose
+/// header does not match its own version and calibrator, so both can be chosen.
+public struct TensorRTExportOptions: Sendable {
+    /// TensorRT 10.3.0.
+    public static let defaultVersion = "100300"
+    public static let defaultAlgorithm = "MinMaxCalibration"
+    public var version: String
+    public var algorithm: String
+
+    public init(version: String = defaultVersion, algorithm: String = defaultAlgorithm) {
+        self.version = version
+        self.algorithm = algorithm
+    }
+}
+
+/// What an export produces: one file, or a directory of them.
+public enum ExportedFiles: Sendable {
+    case file(Data)
+    case directory([(name: String, data: Data)])
+}
+
+/// A deployment tool's encodings file, as GRDB's `DumpFormat` is a way of printing rows: each format
+/// is one type in `Formats/`, found by name in `EncodingFormats`. Rendering is pure; the export
+/// stage (CalibKit) checks coverage and writes the files.
+public protocol EncodingFormat: Sendable {
+    /// What `--format` calls it.
+    var name: String { get }
+    /// One line for `--help` and the README.
+    var summary: String { get }
+    /// Writes a directory (`-o DIR`) rather than one file.
+    var writesDirectory: Bool { get }
+    /// The export's bytes.
+    func render(_ content: ExportContent, options: ExportOptions) throws -> ExportedFiles
+    /// Writes a one-file export to `output`. The default renders it whole; a format whose exports
+    /// can be larger than is worth holding in memory streams instead.
+    func write(_ content: ExportContent, options: ExportOptions, to output: ExportOutput) throws
+}
+
+extension EncodingFormat {
+    public var writesDirectory: Bool { false }
+
+    public func write(_ content: ExportContent, options: ExportOptions, to output: ExportOutput) throws {
+        guard case .file(let data) = try render(content, options: options) else {
+            throw SchemeError("--format \(name) writes a directory: pass -o DIR")
+        }
+        try data.withUnsafeBytes { try output.write($0) }
+    }
+}
+
+/// A format calib can also read back (`calib import`).
+public protocol EncodingImportFormat: Sendable {
+    var name: String { get }
+    /// In a directory given to `calib import`, the file names to read, in order of preference
+    /// (empty: the format reads one file, not a directory).
+    var directoryMembers: [String] { get }
+    /// The file's encodings, validated. `derive` turns ranges into encodings for formats that carry
+    /// ranges only; `file` is the path read (its extension may pick the layout).
+    func parse(_ data: Data, file: String, derive: RangeEncoder) throws -> EncodingTable
+}
+
+extension EncodingImportFormat {
+    public var directoryMembers: [String] { [] }
+}
+
+/// Every format, by name.
+public enum EncodingFormats {
+    public static let export: [any EncodingFormat] = [
+        CalibJSONFormat(), AimetFormat(version: .v1_0_0), AimetFormat(version: .v0_6_1), AimetFormat(version: .v2_0_0),
+        OnnxRuntimeTableFormat(), OnnxRuntimeCacheFormat(), TensorRTFormat(), CSVFormat(),
+    ]
+
+    public static let `import`: [any EncodingImportFormat] = [
+        AimetFormat(version: nil), AimetFormat(version: .v0_6_1), AimetFormat(version: .v2_0_0), OnnxRuntimeTableFormat(),
+        TensorRTFormat(),
+    ]
+
+    public static func export(named name: String) -> (any EncodingFormat)? { export.first { $0.name == name } }
+    public static func `import`(named name: String) -> (any EncodingImportFormat)? { `import`.first { $0.name == name } }
+}
+
+/// ONNX Runtime tables hold calibrated ranges, not encodings.
+func requireRanges(_ table: EncodingTable, format: String) throws {
+    if let e = table.entries.first(where: { $0.observedMin == nil }) {
+        throw SchemeError("--format \(format) writes calibrated ranges, and '\(e.name)' has none (imported encodings only)")
+    }
+}

@@ -1,0 +1,16 @@
+import CalibModel
+import CalibSupport
+import Foundation
+
+/// `onnxruntime-cache`: the JSON `quantize_static(calibration_cache_path=...)` loads.
+public struct OnnxRuntimeCacheFormat: EncodingFormat {
+    public init() {}
+    public var name: String { "onnxruntime-cache" }
+    public var summary: String { "the JSON quantize_static(calibration_cache_path=...) loads" }
+
+    public func render(_ content: ExportContent, options: ExportOptions) throws -> ExportedFiles {
+        let table = content.table
+        try requireRanges(table, format: name)
+        return .file(Data(OnnxRuntimeCalibration.quantizeStaticCache(table).utf8))
+    }
+}

@@ -1,4 +1,0 @@
-/// The calib release, recorded in every session it writes.
-public enum CalibVersion {
-    public static let current = "0.1.0"
-}

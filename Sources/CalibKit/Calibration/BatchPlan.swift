@@ -1,0 +1,146 @@
+import Foundation
+import CalibDerivation
+import CalibFormats
+import CalibModel
+import CalibObservers
+import CalibReaders
+import CalibStore
+import CalibSupport
+
+/// One selected tensor of a batch, paired with the state it will be folded into.
+struct PlannedTensor {
+    let data: TensorData
+    var update: TensorUpdate
+}
+
+/// A session as a run found (or made) it.
+struct OpenedSession {
+    var session: Session
+    /// This run created it.
+    var created: Bool
+}
+
+extension CalibrationRunner {
+    /// Opens (or creates) the session.
+    public func prepareSession() throws -> Session { try openSession().session }
+
+    func openSession() throws -> OpenedSession {
+        let o = options
+        let activationDefaults = o.settings.applied(to: .defaults(for: .activation))
+        guard let session = try store.session(named: o.session) else {
+            try Self.validate(activationDefaults)
+            let created = try store.createSession(
+                name: o.session, observer: activationDefaults.observer, tensorFilter: o.tensorFilter,
+                scheme: activationDefaults.scheme, model: o.model, dataset: o.dataset, notes: o.note)
+            return OpenedSession(session: created, created: true)
+        }
+        if session.origin == .imported {
+            throw StoreError.incompatible(
+                session: session.name, tensor: nil, "is an imported session; calibrate into a new session instead")
+        }
+        if o.model != nil || o.dataset != nil || o.note != nil {
+            try store.updateSession(session.name, model: o.model, dataset: o.dataset, notes: o.note)
+        }
+        return OpenedSession(session: session, created: false)
+    }
+
+    /// Observes every planned tensor of `batch`; touches nothing stored. Returns the batch's row and
+    /// its tensors' new states.
+    func observe(_ batch: Batch, _ plan: [PlannedTensor]) throws -> (BatchRecord, [TensorUpdate]) {
+        // Every core, pieces of at most a few MiB; each piece's pages are dropped from memory once
+        // read, so a run holds what it reads now, not whole batches.
+        let tensors = plan.map(\.data)
+        let ranges = RangeKernel.observe(tensors, channelAxes: plan.map(\.update.record.channelAxis), threads: Self.cores) { i, bytes in
+            tensors[i].releasePages(bytes)
+        }
+        var updates = plan.map(\.update)
+        for (i, range) in ranges.enumerated() {
+            if options.nonfinite == .error && range.nonfinite > 0 {
+                throw InputError(
+                    file: batch.source, tensor: tensors[i].name,
+                    "\(range.nonfinite) NaN/Inf values (--nonfinite error); use --nonfinite ignore to leave them out of the ranges")
+            }
+            updates[i].stats.accumulate(range)
+        }
+        let record = BatchRecord(
+            seq: 0, source: batch.source, contentHash: batch.contentHash, tensors: plan.count,
+            elements: tensors.reduce(0) { $0 + $1.elementCount }, bytes: batch.byteCount, addedAt: Timestamp.now())
+        return (record, updates)
+    }
+
+    /// The settings, record and current statistics of every selected tensor of `batch`, checked
+    /// against what the session holds; reads no tensor data.
+    func plan(_ batch: Batch, _ run: RunState) throws -> [PlannedTensor] {
+        let plan = try batch.tensors.filter { Glob.matchesAny(options.tensorFilter, $0.name) }.map { tensor in
+            PlannedTensor(data: tensor, update: try update(for: tensor, stored: run.tensors[tensor.name], batch: batch, session: run.session))
+        }
+        guard !plan.isEmpty else {
+            throw InputError(
+                file: batch.source,
+                options.tensorFilter.isEmpty
+                    ? "the batch holds no tensor" : "no tensor matches --tensor \(options.tensorFilter.joined(separator: " "))")
+        }
+        return plan
+    }
+
+    private func update(for tensor: TensorData, stored: TensorUpdate?, batch: Batch, session: Session) throws -> TensorUpdate {
+        let settings = options.settings(for: tensor.name, stored: stored?.settings)
+        try Self.validate(settings, tensor: tensor.name, session: session.name)
+        let axis = try Self.channelAxis(settings.observer.channelAxis, of: tensor, source: batch.source)
+        let channels = axis.map { tensor.shape[$0] } ?? 1
+        var observer = settings.observer
+        observer.channelAxis = axis
+        guard let stored else {
+            let record = TensorRecord(
+                id: 0, name: tensor.name, role: settings.role, dtype: tensor.dtype, shape: tensor.shape, channelAxis: axis,
+                channels: channels)
+            return TensorUpdate(record: record, stats: TensorStats(observer: observer, channels: channels), scheme: settings.scheme, isNew: true)
+        }
+        try Self.checkCompatible(stored: stored, observer: observer, channels: channels, tensor: tensor, batch: batch, session: session)
+        var update = stored
+        update.record.role = settings.role
+        update.scheme = settings.scheme
+        return update
+    }
+
+    static let cores = ProcessInfo.processInfo.activeProcessorCount
+
+    /// Refuses to fold a batch into statistics that were observed with other settings.
+    static func checkCompatible(
+        stored: TensorUpdate, observer: ObserverConfig, channels: Int, tensor: TensorData, batch: Batch, session: Session
+    ) throws {
+        let differences = stored.stats.observer.differences(from: observer)
+        if !differences.isEmpty {
+            throw StoreError.incompatible(
+                session: session.name, tensor: tensor.name,
+                "this run observes it with \(differences.joined(separator: ", ")). Statistics observed differently "
+                    + "cannot be mixed: drop the flag or config rule, or calibrate into a new session (--session \(session.name)-2)")
+        }
+        if channels != stored.record.channels {
+            throw InputError(
+                file: batch.source, tensor: tensor.name,
+                "per-channel axis \(observer.channelAxis!) has \(channels) channels (shape \(tensor.shape)), "
+                    + "but earlier batches had \(stored.record.channels); the channel axis must keep its size")
+        }
+    }
+
+    /// The non-negative channel axis of `tensor`, or nil when per-tensor.
+    static func channelAxis(_ axis: Int?, of tensor: TensorData, source: String) throws -> Int? {
+        guard let axis else { return nil }
+        let rank = tensor.shape.count
+        let a = axis < 0 ? rank + axis : axis
+        guard a >= 0 && a < rank else {
+            throw InputError(file: source, tensor: tensor.name, "per-channel axis \(axis) is out of range for shape \(tensor.shape)")
+        }
+        return a
+    }
+
+    static func validate(_ settings: TensorSettings, tensor: String? = nil, session: String? = nil) throws {
+        do {
+            try settings.validate()
+        } catch {
+            guard let tensor else { throw error }
+            throw StoreError.incompatible(session: session ?? "", tensor: tensor, error.description)
+        }
+    }
+}

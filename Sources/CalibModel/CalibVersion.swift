@@ -1,0 +1,6 @@
+import CalibSupport
+
+/// The calib release, recorded in every session it writes.
+public enum CalibVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,127 @@
+import CalibSupport
+
+/// How one tensor is observed and encoded. Every tensor of a session has its own, so weights and
+/// activations (or a sensitive layer) can differ.
+public struct TensorSettings: Sendable, Hashable {
+    public var role: TensorRole
+    public var observer: ObserverConfig
+    public var scheme: QuantScheme
+
+    public init(role: TensorRole, observer: ObserverConfig, scheme: QuantScheme) {
+        self.role = role
+        self.observer = observer
+        self.scheme = scheme
+    }
+
+    /// Checks the observer settings and the scheme before anything is observed.
+    public func validate() throws(SchemeError) {
+        try scheme.validate()
+        try observer.validate()
+    }
+
+    /// AIMET's default config: activations asymmetric, unsigned, per-tensor; params symmetric,
+    /// signed, per-channel on axis 0. Both 8-bit min/max.
+    public static func defaults(for role: TensorRole) -> TensorSettings {
+        switch role {
+        case .activation:
+            TensorSettings(role: role, observer: ObserverConfig(), scheme: QuantScheme(symmetric: false, signed: false))
+        case .param:
+            TensorSettings(role: role, observer: ObserverConfig(channelAxis: 0), scheme: QuantScheme(symmetric: true, signed: true))
+        }
+    }
+}
+
+/// Settings a run's flags or a `--config` rule ask for; nil leaves a setting as it is.
+public struct SettingsOverride: Sendable, Hashable {
+    /// Per-tensor or a channel axis (negative counts from the end).
+    public enum Granularity: Sendable, Hashable {
+        case perTensor
+        case axis(Int)
+    }
+
+    public var role: TensorRole?
+    public var observer: ObserverKind?
+    public var averagingConstant: Float?
+    public var granularity: Granularity?
+    public var convention: Convention?
+    public var bitwidth: Int?
+    public var symmetric: Bool?
+    public var signed: Bool?
+    public var reduceRange: Bool?
+
+    public init(
+        role: TensorRole? = nil, observer: ObserverKind? = nil, averagingConstant: Float? = nil,
+        granularity: Granularity? = nil, convention: Convention? = nil, bitwidth: Int? = nil,
+        symmetric: Bool? = nil, signed: Bool? = nil, reduceRange: Bool? = nil
+    ) {
+        self.role = role
+        self.observer = observer
+        self.averagingConstant = averagingConstant
+        self.granularity = granularity
+        self.convention = convention
+        self.bitwidth = bitwidth
+        self.symmetric = symmetric
+        self.signed = signed
+        self.reduceRange = reduceRange
+    }
+
+    public var isEmpty: Bool { self == SettingsOverride() }
+
+    /// True when only encoding settings are set: those can be re-derived from stored statistics.
+    public var touchesStatistics: Bool { observer != nil || averagingConstant != nil || granularity != nil }
+
+    /// `settings` with this override applied. Signedness follows symmetry (AIMET's default) when the
+    /// symmetry changes and no signedness is given.
+    public func applied(to settings: TensorSettings) -> TensorSettings {
+        var s = settings
+        if let role { s.role = role }
+        if let observer { s.observer.kind = observer }
+        if let averagingConstant { s.observer.averagingConstant = averagingConstant }
+        switch granularity {
+        case .perTensor: s.observer.channelAxis = nil
+        case .axis(let a): s.observer.channelAxis = a
+        case nil: break
+        }
+        s.scheme = appliedScheme(to: s.scheme)
+        return s
+    }
+
+    /// Refuses what this override says on its own that no run could accept, so a `--config` rule is
+    /// reported by its glob when the file is read rather than by a tensor halfway through a run: an
+    /// averaging constant outside (0, 1], a bitwidth no convention supports, and, when the override
+    /// names a convention, settings that convention refuses (its own defaults plus these settings).
+    /// What depends on the flags a rule is combined with is checked when a run applies it.
+    public func validate() throws(SchemeError) {
+        if let c = averagingConstant, !(c > 0 && c <= 1) {
+            throw SchemeError("averaging_constant must be in (0, 1], got \(c)")
+        }
+        if let b = bitwidth, !((2...16).contains(b) || b == 32) {
+            throw SchemeError("bitwidth \(b) is not supported by any convention (2-16, or 32 with aimet)")
+        }
+        if let convention {
+            let trt = convention == .tensorrt
+            try appliedScheme(to: QuantScheme(convention: convention, symmetric: trt, signed: trt)).validate()
+        }
+    }
+
+    /// Only the encoding part, for re-deriving from stored statistics.
+    public func appliedScheme(to scheme: QuantScheme) -> QuantScheme {
+        var s = scheme
+        if let convention {
+            s.convention = convention
+            if convention == .tensorrt {  // implicit INT8 has one grid
+                s.bitwidth = 8
+                s.symmetric = true
+                s.signed = true
+            }
+        }
+        if let bitwidth { s.bitwidth = bitwidth }
+        if let symmetric {
+            s.symmetric = symmetric
+            s.signed = signed ?? symmetric
+        }
+        if let signed { s.signed = signed }
+        if let reduceRange { s.reduceRange = reduceRange }
+        return s
+    }
+}

@@ -1,0 +1,103 @@
+import CalibModel
+import CalibSupport
+
+/// Reads calibration batches from the command line's inputs, one batch at a time.
+///
+/// Inputs expand in order: a `.safetensors` file, a `.npy` file (one tensor named by the file
+/// stem) or a `.npz` file is one batch; a directory of only `.npy` files is one batch; any other
+/// directory expands to its batch files and subdirectories in byte-wise name order (hidden entries
+/// skipped); `-` reads concatenated safetensors frames from standard input, one batch per frame.
+///
+/// Directories are listed up front, so a missing or empty input fails before any work, but file
+/// contents are mapped only when `next()` reaches them: a run can cover far more data than fits in
+/// memory. Tensors point into the file mapping, which lives as long as the returned `Batch`.
+///
+/// ```swift
+/// let reader = try BatchReader(inputs: ["acts/"])
+/// while let batch = try reader.next() { observe(batch) }
+/// ```
+public final class BatchReader {
+    private let sources: [BatchSource]
+    private var index = 0
+    private let inputs: [String]
+
+    /// Expands `inputs`; throws `InputError` for a missing path, an unknown file type, or a
+    /// directory without tensors. `standardInput` is the descriptor `-` reads.
+    public init(inputs: [String], standardInput: Int32 = 0) throws {
+        self.inputs = inputs
+        sources = try inputs.flatMap { try BatchSource.expand(input: $0, standardInput: standardInput) }
+    }
+
+    /// The inputs as given, for messages.
+    public var description: String { inputs.map { $0 == "-" ? "standard input" : $0 }.joined(separator: " ") }
+
+    /// The next batch, or nil when every input has been read; `hash` is how `Batch.contentHash` is
+    /// computed (the session's algorithm). A rejected batch throws `InputError`; calling `next()`
+    /// again moves on to the following input.
+    public func next(hash hashAlgorithm: ContentHashAlgorithm = .current) throws -> Batch? {
+        while index < sources.count {
+            let source = sources[index]
+            if case .stream(let stream) = source {
+                if let batch = try stream.next(hash: hashAlgorithm) { return batch }
+                index += 1
+                continue
+            }
+            index += 1
+            return try load(source, hashAlgorithm)
+        }
+        return nil
+    }
+
+    private func load(_ source: BatchSource, _ hashAlgorithm: ContentHashAlgorithm) throws -> Batch {
+        switch source {
+        case .safetensors(let path):
+            let file = try MappedFile(path: path)
+            let tensors = try SafetensorsParser.tensors(in: file.bytes, storage: file, file: path)
+            return batch(path, file, tensors, hashAlgorithm)
+        case .npy(let path):
+            let file = try MappedFile(path: path)
+            let tensor = try NpyParser.tensor(in: file.bytes, name: Self.stem(path), storage: file, file: path, tensor: nil)
+            return batch(path, file, [tensor], hashAlgorithm)
+        case .npz(let path):
+            let file = try MappedFile(path: path)
+            let tensors = try NpzArchive.tensors(in: file.bytes, storage: file, file: path)
+            return batch(path, file, tensors, hashAlgorithm)
+        case .npyDirectory(let directory, let paths):
+            // Each file's name and length go into the hash too, so renaming or re-splitting the
+            // arrays is a different batch even when the concatenated bytes happen to match.
+            let hasher = ContentHasher(hashAlgorithm)
+            var tensors: [TensorData] = []
+            var byteCount = 0
+            for path in paths {
+                let file = try MappedFile(path: path)
+                let name = Self.stem(path)
+                tensors.append(try NpyParser.tensor(in: file.bytes, name: name, storage: file, file: path, tensor: nil))
+                hasher.update(Array(Self.fileName(path).utf8) + [0])
+                withUnsafeBytes(of: UInt64(file.bytes.count).littleEndian) { hasher.update($0) }
+                file.feed(hasher)
+                byteCount += file.bytes.count
+            }
+            return Batch(source: directory, contentHash: hasher.finalize(), byteCount: byteCount, tensors: tensors)
+        case .stream:
+            preconditionFailure("streams are read frame by frame in next()")
+        }
+    }
+
+    /// Hashing releases the pages behind it: the observers fault them in again, a window at a time.
+    private func batch(_ path: String, _ file: MappedFile, _ tensors: [TensorData], _ hashAlgorithm: ContentHashAlgorithm) -> Batch {
+        let hasher = ContentHasher(hashAlgorithm)
+        file.feed(hasher)
+        return Batch(source: path, contentHash: hasher.finalize(), byteCount: file.bytes.count, tensors: tensors)
+    }
+
+    private static func fileName(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+    }
+
+    /// The file name without its extension: the tensor name of a .npy file.
+    private static func stem(_ path: String) -> String {
+        let name = fileName(path)
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }
+        return String(name[..<dot])
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+import CalibModel
+import CalibSupport
+
+/// What a commit stored.
+public struct CommittedBatches: Sendable {
+    /// The batch rows, with the `seq` each was given.
+    public var batches: [BatchRecord]
+    public var tensorIDs: [String: Int64]
+}
+
+extension CalibStore {
+    /// The stored batch with this content hash (under the session's `batchHash`), if the session holds one.
+    public func batch(withContentHash contentHash: String, session id: Int64) throws -> BatchRecord? {
+        try writer.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM batches WHERE session_id = ? AND content_hash = ?", arguments: [id, contentHash]
+            ).map(Self.batch)
+        }
+    }
+
+    /// The session's batches in order.
+    public func batches(session id: Int64) throws -> [BatchRecord] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM batches WHERE session_id = ? ORDER BY seq", arguments: [id]).map(Self.batch)
+        }
+    }
+
+    public func batchCount(session id: Int64) throws -> Int {
+        try writer.read { db in try Self.batchCount(db, session: id) }
+    }
+
+    /// Commits batches: their rows, their tensors' statistics and the encodings derived from them, in
+    /// one transaction. The store derives nothing; it writes the rows it is given. `expectedBatches`
+    /// is the batch count the statistics were computed after; if another writer changed it meanwhile,
+    /// nothing is written. Returns the batch rows as stored (with their `seq`) and the tensor ids by name.
+    @discardableResult
+    public func commit(_ commit: BatchCommit, session: Session, expectedBatches: Int) throws -> CommittedBatches {
+        try write { db in
+            guard try Self.batchCount(db, session: session.id) == expectedBatches else {
+                throw StoreError.incompatible(
+                    session: session.name, tensor: nil,
+                    "another process added batches while this run was working; re-run the same command to resume")
+            }
+            var batches = commit.batches
+            for i in batches.indices {
+                batches[i].seq = expectedBatches + i
+                let b = batches[i]
+                try db.execute(
+                    sql: """
+                        INSERT INTO batches (session_id, seq, source, content_hash, tensors, elements, bytes, added_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [session.id, b.seq, b.source, b.contentHash, b.tensors, b.elements, b.bytes, b.addedAt])
+            }
+            var ids: [String: Int64] = [:]
+            for t in commit.tensors {
+                let id = try Self.saveTensor(db, session: session.id, t.record, isNew: t.isNew)
+                ids[t.record.name] = id
+                try Self.saveStats(db, tensor: id, t.stats)
+                try Self.saveEncoding(db, tensor: id, t.encoding)
+            }
+            try db.execute(
+                sql: "UPDATE sessions SET updated_at = ?, status = 'running' WHERE id = ?",
+                arguments: [Timestamp.now(), session.id])
+            return CommittedBatches(batches: batches, tensorIDs: ids)
+        }
+    }
+
+    static func batchCount(_ db: Database, session id: Int64) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM batches WHERE session_id = ?", arguments: [id]) ?? 0
+    }
+
+    /// Inserts a new tensor or updates an existing one's role; returns its id.
+    static func saveTensor(_ db: Database, session: Int64, _ record: TensorRecord, isNew: Bool) throws -> Int64 {
+        guard isNew else {
+            try db.execute(sql: "UPDATE tensors SET role = ? WHERE id = ?", arguments: [record.role.rawValue, record.id])
+            return record.id
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO tensors (session_id, name, role, dtype, shape, channel_axis, channels)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                session, record.name, record.role.rawValue, record.dtype.rawValue, try json(record.shape),
+                record.channelAxis, record.channels,
+            ])
+        return db.lastInsertedRowID
+    }
+
+    static func batch(_ row: Row) -> BatchRecord {
+        BatchRecord(
+            seq: row["seq"], source: row["source"], contentHash: row["content_hash"], tensors: row["tensors"],
+            elements: row["elements"], bytes: row["bytes"], addedAt: row["added_at"])
+    }
+}

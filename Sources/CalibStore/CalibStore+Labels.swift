@@ -1,0 +1,41 @@
+import Foundation
+import GRDB
+import CalibModel
+import CalibSupport
+
+extension CalibStore {
+    /// Stores `reports`' encodings under `label` (replacing a set of that name), in one transaction.
+    public func saveEncodingSet(label: String, options: String, reports: [TensorReport], session: Session) throws {
+        precondition(label != "default")
+        try write { db in
+            let batches = try Self.batchCount(db, session: session.id)
+            try db.execute(
+                sql: "DELETE FROM encodings WHERE label = ? AND tensor_id IN (SELECT id FROM tensors WHERE session_id = ?)",
+                arguments: [label, session.id])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO encoding_sets (session_id, label, options, batches, created_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                arguments: [session.id, label, options, batches, Timestamp.now()])
+            for r in reports { try Self.saveEncoding(db, tensor: r.tensor.id, r.encoding, label: label) }
+        }
+    }
+
+    public func encodingSets(session id: Int64) throws -> [EncodingSet] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM encoding_sets WHERE session_id = ? ORDER BY label", arguments: [id]).map {
+                EncodingSet(label: $0["label"], options: $0["options"], batches: $0["batches"], createdAt: $0["created_at"])
+            }
+        }
+    }
+
+    /// The session's reports under `label`; throws when no such set exists.
+    public func reports(session: Session, label: String, tensors filter: [String] = []) throws -> [TensorReport] {
+        if label != "default", try !encodingSets(session: session.id).contains(where: { $0.label == label }) {
+            throw StoreError.incompatible(
+                session: session.name, tensor: nil, "has no encoding set labelled '\(label)' (make one with `calib derive`)")
+        }
+        return try reports(session: session.id, label: label, tensors: filter)
+    }
+}

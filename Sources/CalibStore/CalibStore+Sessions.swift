@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+import CalibModel
+import CalibSupport
+
+extension CalibStore {
+    /// All sessions with their counts, oldest first.
+    public func sessions() throws -> [SessionSummary] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.*,
+                    (SELECT count(*) FROM batches b WHERE b.session_id = s.id) AS n_batches,
+                    (SELECT count(*) FROM tensors t WHERE t.session_id = s.id) AS n_tensors,
+                    (SELECT coalesce(sum(elements), 0) FROM batches b WHERE b.session_id = s.id) AS n_elements
+                FROM sessions s ORDER BY s.created_at, s.id
+                """
+            ).map { row in
+                SessionSummary(
+                    session: try Self.session(row), batches: row["n_batches"], tensors: row["n_tensors"],
+                    elements: row["n_elements"])
+            }
+        }
+    }
+
+    /// The session named `name`, or nil.
+    public func session(named name: String) throws -> Session? {
+        try writer.read { db in try Self.fetchSession(db, name: name) }
+    }
+
+    /// The session named `name`; throws `noSuchSession` when missing.
+    public func requireSession(_ name: String) throws -> Session {
+        guard let session = try session(named: name) else { throw StoreError.noSuchSession(name) }
+        return session
+    }
+
+    /// Creates a new, empty session.
+    @discardableResult
+    public func createSession(
+        name: String, observer: ObserverConfig, tensorFilter: [String] = [], scheme: QuantScheme,
+        model: String? = nil, dataset: String? = nil, notes: String? = nil, importedFrom: String? = nil
+    ) throws -> Session {
+        try write { db in
+            if try Self.fetchSession(db, name: name) != nil { throw StoreError.sessionExists(name) }
+            let now = Timestamp.now()
+            try db.execute(
+                sql: """
+                    INSERT INTO sessions (name, created_at, updated_at, status, stats_config, encoding_config,
+                                          tool_version, model, dataset, notes, origin, imported_from, batch_hash)
+                    VALUES (?, ?, ?, 'empty', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    name, now, now, try Self.json(StatsConfig(observer, tensorFilter)), try Self.json(scheme),
+                    CalibVersion.current, model, dataset, notes, importedFrom == nil ? "calibrated" : "imported", importedFrom,
+                    ContentHashAlgorithm.current.rawValue,
+                ])
+            return try Self.fetchSession(db, name: name)!
+        }
+    }
+
+    /// Changes a session's provenance fields (nil leaves a field as it is).
+    public func updateSession(_ name: String, model: String?, dataset: String?, notes: String?) throws {
+        try write { db in
+            try db.execute(
+                sql: """
+                    UPDATE sessions SET model = coalesce(?, model), dataset = coalesce(?, dataset),
+                        notes = coalesce(?, notes), updated_at = ? WHERE name = ?
+                    """,
+                arguments: [model, dataset, notes, Timestamp.now(), name])
+        }
+    }
+
+    /// Sets the session's status (e.g. `running` at the start of a run, `ready` at its end).
+    public func setStatus(_ status: Session.Status, session id: Int64) throws {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
+                arguments: [status.rawValue, Timestamp.now(), id])
+        }
+    }
+
+    /// Records the encoding settings the latest run asked for (the session's default for new activations).
+    public func setDefaultScheme(_ scheme: QuantScheme, session id: Int64) throws {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE sessions SET encoding_config = ?, updated_at = ? WHERE id = ?",
+                arguments: [try Self.json(scheme), Timestamp.now(), id])
+        }
+    }
+
+    /// Deletes a session and everything it holds.
+    /// - Parameter onlyIfEmpty: leave it when it holds a batch (a run removing the session it created
+    ///   and could not fill, while another process may have filled it since).
+    public func deleteSession(_ name: String, onlyIfEmpty: Bool = false) throws {
+        try write { db in
+            guard let session = try Self.fetchSession(db, name: name) else { throw StoreError.noSuchSession(name) }
+            if onlyIfEmpty, try Self.batchCount(db, session: session.id) > 0 { return }
+            try db.execute(sql: "DELETE FROM sessions WHERE name = ?", arguments: [name])
+        }
+    }
+
+    static func fetchSession(_ db: Database, name: String) throws -> Session? {
+        try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE name = ?", arguments: [name]).map(session)
+    }
+
+    static func session(_ row: Row) throws -> Session {
+        let stats = try JSONDecoder().decode(StatsConfig.self, from: Data((row["stats_config"] as String).utf8))
+        return Session(
+            id: row["id"], name: row["name"], createdAt: row["created_at"], updatedAt: row["updated_at"],
+            status: Session.Status(rawValue: row["status"]) ?? .interrupted,
+            observer: ObserverConfig(kind: stats.observer, averagingConstant: stats.averagingConstant, channelAxis: stats.perChannelAxis),
+            tensorFilter: stats.tensors,
+            scheme: try JSONDecoder().decode(QuantScheme.self, from: Data((row["encoding_config"] as String).utf8)),
+            toolVersion: row["tool_version"], model: row["model"], dataset: row["dataset"], notes: row["notes"],
+            origin: Session.Origin(rawValue: row["origin"]) ?? .calibrated, importedFrom: row["imported_from"],
+            batchHash: ContentHashAlgorithm(rawValue: row["batch_hash"]) ?? .sha256)
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// The JSON in `sessions.stats_config`.
+struct StatsConfig: Codable {
+    var observer: ObserverKind
+    var averagingConstant: Float
+    var perChannelAxis: Int?
+    var tensors: [String]
+
+    init(_ config: ObserverConfig, _ tensors: [String]) {
+        observer = config.kind
+        averagingConstant = config.averagingConstant
+        perChannelAxis = config.channelAxis
+        self.tensors = tensors
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case observer, tensors
+        case averagingConstant = "averaging_constant"
+        case perChannelAxis = "per_channel_axis"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(observer, forKey: .observer)
+        try c.encode(averagingConstant, forKey: .averagingConstant)
+        try c.encode(perChannelAxis, forKey: .perChannelAxis)  // explicit null: per-tensor
+        try c.encode(tensors, forKey: .tensors)
+    }
+}
