@@ -11,8 +11,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        // SHA-256 batch identity: BoringSSL's assembly runs several times faster than a Swift rewrite.
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
@@ -45,7 +43,6 @@ let package = Package(
             name: "CalibReaders",
             dependencies: [
                 "CalibModel", "CalibSupport", "CZlib", "CXXHash",
-                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(name: "CalibObservers", dependencies: ["CalibModel", "CKernels"]),
         .target(name: "CalibDerivation", dependencies: ["CalibModel"]),
@@ -55,7 +52,6 @@ let package = Package(
             dependencies: [
                 "CalibModel", "CalibSupport", "CalibMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(
             name: "CalibKit",

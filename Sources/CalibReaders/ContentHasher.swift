@@ -1,5 +1,4 @@
 import CXXHash
-import Crypto
 import CalibModel
 import CalibSupport
 
@@ -27,7 +26,7 @@ final class ContentHasher {
         if let xxh {
             _ = calib_xxh3_128_update(xxh, base, bytes.count)
         } else {
-            sha!.update(bufferPointer: bytes)
+            sha!.update(bytes)
         }
     }
 

@@ -1,5 +1,4 @@
 import CalibMigrations
-import Crypto
 import Foundation
 import GRDB
 import CalibModel
@@ -12,7 +11,7 @@ enum Schema {
     static var migrationNames: [String] { embeddedMigrations.map(\.name) }
 
     static func checksum(_ sql: String) -> String {
-        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hex(sql.utf8)
     }
 
     static var migrator: DatabaseMigrator {
