@@ -95,12 +95,12 @@ public struct SettingsOverride: Sendable, Hashable {
         if let c = averagingConstant, !(c > 0 && c <= 1) {
             throw SchemeError("averaging_constant must be in (0, 1], got \(c)")
         }
-        if let b = bitwidth, !((2...16).contains(b) || b == 32) {
+        if let b = bitwidth, !Convention.anyBitwidth.contains(b) {
             throw SchemeError("bitwidth \(b) is not supported by any convention (2-16, or 32 with aimet)")
         }
         if let convention {
-            let trt = convention == .tensorrt
-            try appliedScheme(to: QuantScheme(convention: convention, symmetric: trt, signed: trt)).validate()
+            let forced = convention.forcedGrid
+            try appliedScheme(to: QuantScheme(convention: convention, symmetric: forced?.symmetric ?? false, signed: forced?.signed)).validate()
         }
     }
 
@@ -109,10 +109,8 @@ public struct SettingsOverride: Sendable, Hashable {
         var s = scheme
         if let convention {
             s.convention = convention
-            if convention == .tensorrt {  // implicit INT8 has one grid
-                s.bitwidth = 8
-                s.symmetric = true
-                s.signed = true
+            if let forced = convention.forcedGrid {
+                (s.bitwidth, s.symmetric, s.signed) = forced
             }
         }
         if let bitwidth { s.bitwidth = bitwidth }
@@ -123,5 +121,27 @@ public struct SettingsOverride: Sendable, Hashable {
         if let signed { s.signed = signed }
         if let reduceRange { s.reduceRange = reduceRange }
         return s
+    }
+}
+
+extension SettingsOverride {
+    /// The settings this override sets, as JSON with the `--config` keys (what `calib derive` records
+    /// with an encoding set).
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = []
+        if let role { members.append(("role", .string(role.rawValue))) }
+        if let observer { members.append(("observer", .string(observer.rawValue))) }
+        if let averagingConstant { members.append(("averaging_constant", .float(averagingConstant))) }
+        switch granularity {
+        case .perTensor: members.append(("per_channel_axis", .null))
+        case .axis(let a): members.append(("per_channel_axis", .int(a)))
+        case nil: break
+        }
+        if let convention { members.append(("convention", .string(convention.rawValue))) }
+        if let bitwidth { members.append(("bitwidth", .int(bitwidth))) }
+        if let symmetric { members.append(("symmetric", .bool(symmetric))) }
+        if let signed { members.append(("signed", .bool(signed))) }
+        if let reduceRange { members.append(("reduce_range", .bool(reduceRange))) }
+        return .object(members)
     }
 }

@@ -1,32 +1,51 @@
 import CalibSupport
 
+/// What an observer keeps for one tensor between batches. Every state holds a range per channel
+/// (what min/max-based methods and the export of ranges need); the histogram observers add a case
+/// that keeps their counts beside it.
+public enum ObserverState: Sendable, Equatable {
+    /// Per channel: the running (or moving-average) min and max; `+inf`/`-inf` while no finite value
+    /// has been seen.
+    case range(min: [Float], max: [Float])
+
+    public var min: [Float] {
+        switch self {
+        case .range(let min, _): min
+        }
+    }
+
+    public var max: [Float] {
+        switch self {
+        case .range(_, let max): max
+        }
+    }
+}
+
 /// The accumulated statistics of one tensor over every batch a session has seen.
 public struct TensorStats: Sendable, Equatable {
     public var observer: ObserverConfig
-    /// Per channel (one entry when per-tensor). `+inf`/`-inf` while no finite value has been seen.
-    public var min: [Float]
-    public var max: [Float]
+    public var state: ObserverState
     public var batches: Int
     public var elements: Int
     public var nonfinite: Int
 
+    /// The state before any batch.
     public init(observer: ObserverConfig, channels: Int) {
-        self.observer = observer
-        min = Array(repeating: .infinity, count: channels)
-        max = Array(repeating: -.infinity, count: channels)
-        batches = 0
-        elements = 0
-        nonfinite = 0
+        self.init(
+            observer: observer, min: Array(repeating: .infinity, count: channels), max: Array(repeating: -.infinity, count: channels),
+            batches: 0, elements: 0, nonfinite: 0)
     }
 
     public init(observer: ObserverConfig, min: [Float], max: [Float], batches: Int, elements: Int, nonfinite: Int) {
         self.observer = observer
-        self.min = min
-        self.max = max
+        state = .range(min: min, max: max)
         self.batches = batches
         self.elements = elements
         self.nonfinite = nonfinite
     }
 
-    public var channels: Int { min.count }
+    /// Per channel (one entry when per-tensor). `+inf`/`-inf` while no finite value has been seen.
+    public var min: [Float] { state.min }
+    public var max: [Float] { state.max }
+    public var channels: Int { state.min.count }
 }
