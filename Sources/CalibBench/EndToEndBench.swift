@@ -246,7 +246,7 @@ enum EndToEndBench {
         try StoreBench.writeSeed(seedFile)
         _ = try CalibrationRunner(store: store, options: RunOptions(session: "seed")).run(BatchReader(inputs: [seedFile]))
         let seed = try store.requireSession("seed")
-        guard let template = try store.reports(session: seed.id).first?.tensor,
+        guard let template = try store.reports(session: seed).first?.tensor,
             let batchTemplate = try store.batches(session: seed.id).first
         else { return .nan }
         let observer = ObserverConfig(kind: .minmax)

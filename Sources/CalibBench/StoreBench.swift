@@ -17,7 +17,7 @@ enum StoreBench {
         try writeSeed(seedFile)
         _ = try CalibrationRunner(store: store, options: RunOptions(session: "seed")).run(BatchReader(inputs: [seedFile]))
         let seed = try store.requireSession("seed")
-        guard let template = try store.reports(session: seed.id).first, let batchTemplate = try store.batches(session: seed.id).first else {
+        guard let template = try store.reports(session: seed).first, let batchTemplate = try store.batches(session: seed.id).first else {
             print("   (skipped: the seed session holds no tensor)")
             return
         }
@@ -64,7 +64,7 @@ enum StoreBench {
         let second = try commit(seq: 1, ids: first.ids)
 
         var reports: [TensorReport] = []
-        let reportsSeconds = try best(reps, slow: 2) { reports = try store.reports(session: session.id) }
+        let reportsSeconds = try best(reps, slow: 2) { reports = try store.reports(session: session) }
         let session2 = try store.requireSession("big")
         // What `calib export --format json -o FILE` does after fetching: the streaming writer.
         let file = root + "/export.json"

@@ -30,12 +30,18 @@ extension CalibStore {
         }
     }
 
-    /// The session's reports under `label`; throws when no such set exists.
-    public func reports(session: Session, label: String, tensors filter: [String] = []) throws -> [TensorReport] {
+    /// Tensors of a session with their statistics (if any) and their encodings under `label`, in the
+    /// order they were first seen (model order, as the batch files list them); `filter` globs select
+    /// tensors. Throws when the session has no encoding set of that label.
+    public func reports(session: Session, label: String = "default", tensors filter: [String] = []) throws -> [TensorReport] {
         if label != "default", try !encodingSets(session: session.id).contains(where: { $0.label == label }) {
             throw StoreError.incompatible(
                 session: session.name, tensor: nil, "has no encoding set labelled '\(label)' (make one with `calib derive`)")
         }
-        return try reports(session: session.id, label: label, tensors: filter)
+        // One exact name: an indexed lookup, fast on sessions of any size.
+        if filter.count == 1, Glob.isLiteral(filter[0]) {
+            return try report(session: session.id, tensor: filter[0], label: label).map { [$0] } ?? []
+        }
+        return try fetchReports(session: session.id, label: label, tensors: filter)
     }
 }

@@ -7,7 +7,7 @@ extension CalibStore {
     /// Tensors of a session with their statistics (if any) and their encodings under `label`, in the
     /// order they were first seen (model order, as the batch files list them). Tensors without an
     /// encoding under `label` are left out.
-    public func reports(session id: Int64, label: String = "default", tensors filter: [String] = []) throws -> [TensorReport] {
+    func fetchReports(session id: Int64, label: String, tensors filter: [String]) throws -> [TensorReport] {
         try writer.read { db in
             let encodings = try Self.fetchEncodings(db, session: id, label: label)
             return try Self.fetchTensors(db, session: id).compactMap { tensor, stats in

@@ -35,9 +35,9 @@ extension Calib {
                 let store = try database.open(readOnly: false)
                 let s = try store.requireSession(session)
                 let rules = try config.map(CalibrationConfig.load) ?? CalibrationConfig()
-                let reports = try Derivation.rederive(try store.reports(session: s.id), override: encoding.override, config: rules)
+                let reports = try Derivation.rederive(try store.reports(session: s), override: encoding.override, config: rules)
                 let options = JSONValue.object([
-                    ("override", .string(Describe.override(encoding.override))), ("config", config.map(JSONValue.string) ?? .null),
+                    ("override", encoding.override.json), ("config", config.map(JSONValue.string) ?? .null),
                 ]).rendered(indent: 0)
                 try store.saveEncodingSet(label: label, options: options, reports: reports, session: s)
                 Terminal.standardOutput.write("session '\(s.name)': stored \(reports.count) encodings as '\(label)'\n")

@@ -12,23 +12,13 @@ extension Calib {
 
         func run() throws {
             try reportingErrors {
-                let summaries = try database.open(readOnly: true).sessions()
+                let report = SessionListReport(summaries: try database.open(readOnly: true).sessions(), database: database.path)
                 let out = Terminal.standardOutput
                 if json {
-                    out.write(JSONValue.array(summaries.map(SessionJSON.summary)).rendered() + "\n")
+                    out.write(report.json.rendered() + "\n")
                     return
                 }
-                var table = TextTable(
-                    headers: ["SESSION", "STATUS", "BATCHES", "TENSORS", "OBSERVER", "ENCODING", "UPDATED", "MODEL"],
-                    rightAligned: [2, 3])
-                for s in summaries {
-                    table.rows.append([
-                        s.session.name, s.session.status.rawValue, String(s.batches), String(s.tensors),
-                        Describe.observer(s.session.observer), Describe.scheme(s.session.scheme),
-                        String(s.session.updatedAt.prefix(19)).replacing("T", with: " "), s.session.model ?? "",
-                    ])
-                }
-                out.write(summaries.isEmpty ? "no sessions in \(database.path)\n" : table.rendered(out))
+                out.write(report.summaries.isEmpty ? out.render(report.notes) : out.render(report.table))
             }
         }
     }

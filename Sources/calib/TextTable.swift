@@ -1,21 +1,25 @@
-/// A plain column-aligned table: left-aligned text, right-aligned numbers.
-struct TextTable {
-    var headers: [String]
-    var rightAligned: Set<Int> = []
-    var rows: [[String]] = []
+import CalibKit
 
-    func rendered(_ terminal: Terminal) -> String {
-        let widths = headers.indices.map { c in
-            ([headers[c]] + rows.map { $0[c] }).map(\.count).max() ?? 0
+/// Report tables and lines as plain text: columns aligned (numbers to the right), headings bold and
+/// warnings coloured only where the terminal allows.
+extension Terminal {
+    func render(_ table: ReportTable) -> String {
+        let widths = table.columns.indices.map { c in
+            ([table.columns[c].title] + table.rows.map { $0[c].text }).map(\.count).max() ?? 0
         }
-        func line(_ cells: [String]) -> String {
+        func line(_ cells: [ReportTable.Cell]) -> String {
             cells.enumerated().map { c, cell in
-                let pad = String(repeating: " ", count: widths[c] - cell.count)
-                return rightAligned.contains(c) ? pad + cell : cell + pad
+                let pad = String(repeating: " ", count: widths[c] - cell.text.count)
+                let text = cell.warning ? warn(cell.text) : cell.text
+                return table.columns[c].numeric ? pad + text : text + pad
             }.joined(separator: "  ").replacing(/\s+$/, with: "")
         }
-        var out = terminal.bold(line(headers)) + "\n"
-        for row in rows { out += line(row) + "\n" }
+        var out = bold(line(table.columns.map { ReportTable.Cell($0.title) })) + "\n"
+        for row in table.rows { out += line(row) + "\n" }
         return out
+    }
+
+    func render(_ lines: [ReportLine]) -> String {
+        lines.map { l in (l.heading.isEmpty ? "" : bold(l.heading)) + (l.warning ? warn(l.text) : l.text) + "\n" }.joined()
     }
 }

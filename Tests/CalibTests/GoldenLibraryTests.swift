@@ -15,7 +15,7 @@ import Testing
         let store = try CalibStore()
         _ = try CalibrationRunner(store: store, options: golden.runOptions).run(try BatchReader(inputs: inputs))
         let session = try store.requireSession(golden.name)
-        return Dictionary(uniqueKeysWithValues: try store.reports(session: session.id).map { ($0.tensor.name, $0) })
+        return Dictionary(uniqueKeysWithValues: try store.reports(session: session).map { ($0.tensor.name, $0) })
     }
 
     @Test(arguments: GoldenCase.aimet)
@@ -76,11 +76,11 @@ import Testing
         let runner = CalibrationRunner(store: store, options: golden.runOptions)
         let first = try runner.run(try BatchReader(inputs: [golden.batchesDir]))
         let session = try store.requireSession(golden.name)
-        let once = try store.reports(session: session.id)
+        let once = try store.reports(session: session)
         let second = try runner.run(try BatchReader(inputs: [golden.batchesDir, golden.batchesDir]))
         #expect(second.added == 0)
         #expect(second.skipped == 2 * first.added)
-        #expect(try store.reports(session: session.id) == once)
+        #expect(try store.reports(session: session) == once)
         #expect(try store.batches(session: session.id).count == first.added)
     }
 }

@@ -158,7 +158,7 @@ import Testing
             let store = try CalibStore(path: db, readOnly: true)
             let session = try store.requireSession("s")
             batches = try store.batches(session: session.id)
-            reports = try store.reports(session: session.id)
+            reports = try store.reports(session: session)
         }
     }
 

@@ -134,7 +134,7 @@ import Testing
         let record = TensorRecord(id: 0, name: "t", role: .activation, dtype: .float16, shape: [2, 3, 5], channelAxis: 1, channels: 3)
         let batch = BatchRecord(seq: 0, source: "b", contentHash: "ab", tensors: 1, elements: 30, bytes: 60, addedAt: "now")
         try store.commit(BatchCommit(batches: [batch], tensors: [Derivation.rows(for: record, stats: stats, scheme: scheme, isNew: true)]), session: session, expectedBatches: 0)
-        let reports = try store.reports(session: session.id)
+        let reports = try store.reports(session: session)
         #expect(reports.count == 1)
         #expect(reports[0].stats == stats)
         #expect(reports[0].encoding == stats.encoding(scheme, channelAxis: 1))
@@ -172,8 +172,8 @@ import Testing
         // The resumed run repeats the first batches (skipped) and adds the rest; EMA order is kept.
         let resumed = try CalibrationRunner(store: pieces, options: RunOptions(session: "ema")).run(try BatchReader(inputs: files))
         #expect(resumed.added == 3 && resumed.skipped == 2)
-        let a = try whole.reports(session: whole.requireSession("ema").id)
-        let b = try pieces.reports(session: pieces.requireSession("ema").id)
+        let a = try whole.reports(session: whole.requireSession("ema"))
+        let b = try pieces.reports(session: pieces.requireSession("ema"))
         #expect(a == b)
         #expect(a[0].stats?.batches == 5)
     }
@@ -194,7 +194,7 @@ import Testing
                 .run(try BatchReader(inputs: files)) { if case .committed(let b) = $0 { seqs.append(b.seq) } }
             #expect(summary.added == files.count && summary.totalBatches == files.count)
             let id = try store.requireSession("s").id
-            results.append((try store.reports(session: id), try store.batches(session: id).map { var b = $0; b.addedAt = ""; return b }))
+            results.append((try store.reports(session: store.requireSession("s")), try store.batches(session: id).map { var b = $0; b.addedAt = ""; return b }))
             committed.append(seqs)
             #expect(try store.check().isEmpty)
         }
@@ -236,7 +236,7 @@ import Testing
         let summary = try CalibrationRunner(store: store, options: options).run(try BatchReader(inputs: [input]))
         #expect(summary.added == 0)
         let golden = GoldenCase.all.first { $0.name == "aimet_multibatch_sym_signed_4" }!
-        for r in try store.reports(session: store.requireSession("s").id) {
+        for r in try store.reports(session: store.requireSession("s")) {
             #expect(bits(r.encoding.scale) == bits(golden.floats(r.tensor.name, "scale")))
             #expect(r.encoding.scheme == QuantScheme(bitwidth: 4, symmetric: true))
         }

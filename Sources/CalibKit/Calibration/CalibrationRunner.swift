@@ -95,7 +95,7 @@ public final class CalibrationRunner {
     /// The session and what it holds, as the run starts.
     func state(of session: Session) throws -> RunState {
         var tensors: [String: TensorUpdate] = [:]
-        for r in try store.reports(session: session.id) {
+        for r in try store.reports(session: session) {
             guard let stats = r.stats else { continue }
             tensors[r.tensor.name] = TensorUpdate(record: r.tensor, stats: stats, scheme: r.encoding.scheme, isNew: false)
         }
