@@ -57,23 +57,84 @@ public enum AimetEncodings {
         return JSONValue.object(root).pythonJSON(indent: 2)
     }
 
+    /// The module-keyed `<prefix>_torch.encodings` that aimet-torch 2.42's `sim.export` writes and
+    /// every one of its loaders reads (`sim.load_encodings`, `load_encodings_to_sim`,
+    /// `load_and_freeze_encodings`): `json.dump(sort_keys=True, indent=4)`, no trailing newline.
+    ///
+    /// Activations are keyed by module: a tensor named `MODULE.input.N` or `MODULE.output.N` becomes
+    /// `activation_encodings[MODULE]["input"|"output"]["N"]`, one 0.6.1-style entry; params keep their
+    /// name (`MODULE.PARAM`) with one entry per channel. `version` is "1.0.0", as aimet-torch writes it.
+    ///
+    /// - Throws: `FormatError` naming a tensor the layout cannot hold: an activation not named
+    ///   `MODULE.input.N`/`MODULE.output.N`, a per-channel activation, or a name given twice.
+    public static func exportTorch(_ table: EncodingTable, quantizerArgs: AimetQuantizerArgs? = nil) throws -> String {
+        let format = "aimet-torch encodings"
+        var modules: [String: [String: [(String, JSONValue)]]] = [:]
+        for entry in table.activations {
+            let parts = entry.name.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count >= 3, ["input", "output"].contains(parts[parts.count - 2]), let index = Int(parts.last!), index >= 0,
+                String(index) == parts.last!, !parts.dropLast(2).contains(where: \.isEmpty)
+            else {
+                throw FormatError(
+                    format: format,
+                    "tensor '\(entry.name)': aimet-torch keys activations by module; name it MODULE.input.N or MODULE.output.N")
+            }
+            guard entry.encoding.channelCount == 1 else {
+                throw FormatError(format: format, "tensor '\(entry.name)': aimet-torch activation encodings are per-tensor")
+            }
+            let module = parts.dropLast(2).joined(separator: ".")
+            let side = String(parts[parts.count - 2])
+            if modules[module, default: [:]][side, default: []].contains(where: { $0.0 == String(index) }) {
+                throw FormatError(format: format, "tensor '\(entry.name)' appears twice")
+            }
+            modules[module, default: [:]][side, default: []].append((String(index), sorted(legacyEntry(entry.encoding, channel: 0))))
+        }
+        var params: [(String, JSONValue)] = []
+        for entry in table.params {
+            if params.contains(where: { $0.0 == entry.name }) { throw FormatError(format: format, "tensor '\(entry.name)' appears twice") }
+            params.append((entry.name, .array(entry.encoding.scale.indices.map { sorted(legacyEntry(entry.encoding, channel: $0)) })))
+        }
+        let activations: [(String, JSONValue)] = modules.map { module, sides in
+            (module, sorted(.object(sides.map { side, entries in (side, sorted(.object(entries))) })))
+        }
+        let args = (quantizerArgs ?? AimetQuantizerArgs(table: table)).json
+        let root: JSONValue = .object([
+            ("activation_encodings", sorted(.object(activations))),
+            ("excluded_layers", .array([])),
+            ("param_encodings", sorted(.object(params))),
+            ("producer", .object([("package", .string(producerPackage)), ("version", .string(producerVersion))])),
+            ("quantizer_args", sorted(args)),
+            ("version", .string(AimetVersion.v1_0_0.rawValue)),
+        ])
+        return root.pythonJSON(indent: 4)
+    }
+
+    /// An object's members in the order Python's `sort_keys` gives: by code point, which is UTF-8 byte order.
+    private static func sorted(_ value: JSONValue) -> JSONValue {
+        guard case .object(let members) = value else { return value }
+        return .object(members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) })
+    }
+
     /// The offset AIMET writes in 0.6.1 and 1.0.0 files: on the unsigned grid.
     static func fileOffset(_ offset: Int, scheme: QuantScheme) -> Int {
         scheme.signed ? offset - (1 << (scheme.bitwidth - 1)) : offset
     }
 
     private static func legacyEntries(_ e: Encoding) -> JSONValue {
-        .array(e.scale.indices.map { c in
-            .object([
-                ("min", .float(e.min[c])),
-                ("max", .float(e.max[c])),
-                ("scale", .float(e.scale[c])),
-                ("offset", .int(fileOffset(e.offset[c], scheme: e.scheme))),
-                ("bitwidth", .int(e.scheme.bitwidth)),
-                ("dtype", .string("int")),
-                ("is_symmetric", .string(e.scheme.symmetric ? "True" : "False")),
-            ])
-        })
+        .array(e.scale.indices.map { legacyEntry(e, channel: $0) })
+    }
+
+    /// One channel's 0.6.1 entry.
+    private static func legacyEntry(_ e: Encoding, channel c: Int) -> JSONValue {
+        .object([
+            ("min", .float(e.min[c])),
+            ("max", .float(e.max[c])),
+            ("scale", .float(e.scale[c])),
+            ("offset", .int(fileOffset(e.offset[c], scheme: e.scheme))),
+            ("bitwidth", .int(e.scheme.bitwidth)),
+            ("dtype", .string("int")),
+            ("is_symmetric", .string(e.scheme.symmetric ? "True" : "False")),
+        ])
     }
 
     private static func v1Entry(_ entry: EncodingTable.Entry) -> JSONValue {

@@ -92,7 +92,7 @@ extension EncodingImportFormat {
 public enum EncodingFormats {
     public static let export: [any EncodingFormat] = [
         CalibJSONFormat(), AimetFormat(version: .v1_0_0), AimetFormat(version: .v0_6_1), AimetFormat(version: .v2_0_0),
-        OnnxRuntimeTableFormat(), OnnxRuntimeCacheFormat(), TensorRTFormat(), CSVFormat(),
+        AimetTorchFormat(), OnnxRuntimeTableFormat(), OnnxRuntimeCacheFormat(), TensorRTFormat(), CSVFormat(),
     ]
 
     public static let `import`: [any EncodingImportFormat] = [

@@ -185,6 +185,23 @@ import Testing
         #expect(args == AimetQuantizerArgs())
     }
 
+    /// `aimet-torch` writes aimet-torch's own `_torch.encodings` back byte for byte, and refuses the
+    /// tensors its module-keyed layout cannot hold.
+    @Test func aimetTorchExportIsByteIdentical() throws {
+        let bytes = try Self.data("golden/aimet-exports/sim_export_torch_keys.encodings")
+        let table = try AimetEncodings.parse(bytes)
+        let args = try AimetEncodings.parseQuantizerArgs(bytes)
+        #expect(try AimetEncodings.exportTorch(table, quantizerArgs: args) == String(decoding: bytes, as: UTF8.self))
+        #expect(try AimetEncodings.parse(Data(try AimetEncodings.exportTorch(table).utf8)) == table)
+        var bad = table
+        bad.entries[0].name = "conv_input"
+        #expect(throws: FormatError.self) { try AimetEncodings.exportTorch(bad) }
+        bad.entries[0].name = "conv.input.x"
+        #expect(throws: FormatError.self) { try AimetEncodings.exportTorch(bad) }
+        bad.entries[0].name = "fc.output.0"
+        #expect(throws: FormatError.self) { try AimetEncodings.exportTorch(bad) }
+    }
+
     /// Export then parse keeps every encoding's scale and representable range (signedness is what the
     /// layouts keep of it: 0.6.1/1.0.0 take symmetric as signed, 2.0.0 writes activations unsigned).
     @Test(arguments: aimetCases, AimetVersion.allCases)

@@ -3,10 +3,11 @@
 Why not setuptools.build_meta: setuptools before 70.1 cannot build a wheel unless the separate
 ``wheel`` package is installed, and many machines (this project's among them) have such a
 setuptools and no ``wheel``; an isolated build that must fetch a newer setuptools fails offline.
-This backend needs nothing but the standard library and a TOML reader (``tomllib`` on Python
-3.11+, else ``tomli``, which ``[build-system] requires`` names for older Pythons, or the copy
-vendored in setuptools). So ``pip install ./python`` and ``pip install --no-build-isolation
-./python`` both work offline on Python 3.11+.
+This backend needs nothing but the standard library: it reads pyproject.toml with ``tomllib``
+(Python 3.11+), else ``tomli`` (which ``[build-system] requires`` names for older Pythons) or the
+copy vendored in setuptools, else a minimal reader of its own. So ``pip install ./python`` and
+``pip install --no-build-isolation ./python`` both work offline (on Python < 3.11 an isolated build
+fetches tomli).
 
 It reads the ``[project]`` table of pyproject.toml and writes a ``py3-none-any`` wheel of the
 ``calib_capture`` package, an editable wheel (a ``.pth`` file), or an sdist.
@@ -46,12 +47,45 @@ def _toml() -> Any:
             return module
         except ImportError:
             continue
-    raise RuntimeError("building calib-capture needs a TOML reader: Python 3.11+, or 'pip install tomli'")
+    return None
+
+
+def _minimal_toml(text: str) -> Dict[str, Any]:
+    """Just enough TOML for this project's pyproject.toml: [tables], strings, arrays of strings.
+
+    Used only on Python < 3.11 without tomli (a --no-build-isolation build there).
+    """
+    import ast
+    import re
+
+    root: Dict[str, Any] = {}
+    table = root
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if not pending and line.startswith("["):
+            table = root
+            for part in line.strip("[]").split("."):
+                table = table.setdefault(part.strip().strip('"'), {})
+            continue
+        pending = (pending + " " + line).strip()
+        key, _, value = pending.partition("=")
+        value = value.strip()
+        if value.startswith("[") and value.count("[") > value.count("]"):
+            continue  # an array that goes on over the next lines
+        value = re.sub(r",\s*\]$", "]", re.sub(r"#[^\"']*$", "", value).strip())
+        table[key.strip().strip('"')] = ast.literal_eval(value.replace("true", "True").replace("false", "False"))
+        pending = ""
+    return root
 
 
 def _project() -> Dict[str, Any]:
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
-        return _toml().loads(f.read().decode("utf-8"))["project"]
+        text = f.read().decode("utf-8")
+    toml = _toml()
+    return (toml.loads(text) if toml is not None else _minimal_toml(text))["project"]
 
 
 def _dist_name(project: Dict[str, Any]) -> str:

@@ -32,8 +32,9 @@ ONNX Runtime (the tensors quantize_static calibrates, under their ONNX names):
 
     from calib_capture import onnxruntime as ort_capture
     ort_capture.capture("model.onnx", data_reader, session="resnet-ort", db="calib.sqlite")
-    # calib export resnet-ort --db calib.sqlite --format onnxruntime-cache -o cache.json
-    # then quantize_static(..., extra_options=ort_capture.cache_options("cache.json")) or see the README
+    ort_capture.quantize_static("model.onnx", "model.qdq.onnx", session="resnet-ort", db="calib.sqlite")
+    # = calib export resnet-ort --db calib.sqlite --format onnxruntime-cache -o cache.json, then
+    #   onnxruntime.quantization.quantize_static(..., None, calibration_cache_path="cache.json")
 
 Plain numpy (any dtype calib reads; tensors keep the order given):
 

@@ -38,21 +38,24 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-import torch
-
 from .run import CalibError, CalibRun, Summary, export
-from .torch import _Batcher, _snapshot
+from .torch import _Batcher, _snapshot, torch
 
 try:  # aimet-torch >= 2.30 (the v2 API at top level)
     from aimet_torch.nn import BaseQuantizationMixin
     from aimet_torch.quantization.affine import AffineQuantizerBase
     from aimet_torch.quantization.base import QuantizerBase
     from aimet_torch.quantization.encoding_analyzer import MinMaxEncodingAnalyzer
-except ImportError:  # older aimet-torch 2.x: the same classes under aimet_torch.v2
-    from aimet_torch.v2.nn import BaseQuantizationMixin  # type: ignore[no-redef]
-    from aimet_torch.v2.quantization.affine import AffineQuantizerBase  # type: ignore[no-redef]
-    from aimet_torch.v2.quantization.base import QuantizerBase  # type: ignore[no-redef]
-    from aimet_torch.v2.quantization.encoding_analyzer import MinMaxEncodingAnalyzer  # type: ignore[no-redef]
+except ImportError:
+    try:  # older aimet-torch 2.x: the same classes under aimet_torch.v2
+        from aimet_torch.v2.nn import BaseQuantizationMixin  # type: ignore[no-redef]
+        from aimet_torch.v2.quantization.affine import AffineQuantizerBase  # type: ignore[no-redef]
+        from aimet_torch.v2.quantization.base import QuantizerBase  # type: ignore[no-redef]
+        from aimet_torch.v2.quantization.encoding_analyzer import MinMaxEncodingAnalyzer  # type: ignore[no-redef]
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"calib_capture.aimet needs aimet-torch 2.x ({error}): pip install aimet-torch, or pip install 'calib-capture[aimet]'"
+        ) from error
 
 __all__ = ["AimetCapture", "UnsupportedQuantizerError", "activation_quantizers", "capture", "load", "param_quantizers", "tensor_config"]
 

@@ -29,12 +29,18 @@ import tempfile
 import types
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-import onnx
-import onnxruntime
+try:
+    import onnx
+    import onnxruntime
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        f"calib_capture.onnxruntime needs onnx and onnxruntime ({error}): pip install onnx onnxruntime, "
+        "or pip install 'calib-capture[onnxruntime]'"
+    ) from error
 
-from .run import CalibRun, Summary, export
+from .run import CalibRun, Summary, export, show
 
-__all__ = ["calibrated_op_types", "capture", "export_cache", "quantize_static", "select_tensors"]
+__all__ = ["calibrated_op_types", "capture", "export_cache", "quantize_static", "select_tensors", "tensor_quant_overrides"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -207,3 +213,41 @@ def quantize_static(
         cache = os.fspath(cache_path) if cache_path is not None else os.path.join(tmp, "calibration_cache.json")
         export_cache(session, cache, db, calib=calib)
         ort_quantize_static(os.fspath(model_input), os.fspath(model_output), None, calibration_cache_path=cache, **kwargs)
+
+
+def tensor_quant_overrides(
+    session: str,
+    db: Optional[PathLike] = None,
+    *,
+    calib: Optional[PathLike] = None,
+    tensors: Optional[Sequence[str]] = None,
+    extra_args: Sequence[str] = ("--convention", "onnxruntime"),
+) -> Dict[str, List[Dict[str, Any]]]:
+    """calib's scales and zero points as quantize_static's ``extra_options["TensorQuantOverrides"]``.
+
+    The other way to hand calib's numbers to onnxruntime: ``{name: [{"scale": ..., "zero_point": ...}]}``
+    with each value a 0-d numpy array (``float32`` scale; ``uint8``/``int8``/``uint16``/``int16``
+    zero point, by the encoding's signedness and bitwidth). onnxruntime 1.31 refuses plain JSON
+    numbers and numpy scalars there. The encodings come from ``calib show --json`` under
+    ``extra_args`` (by default ``--convention onnxruntime``; add ``--signed`` for QInt8
+    activations, ``--symmetric`` for symmetric ones) and must match the ``activation_type`` you
+    pass to quantize_static. Per-tensor encodings only; use :func:`quantize_static` (the cache)
+    otherwise.
+    """
+    import numpy as np
+
+    encodings = show(session, db=db, calib=calib, extra_args=list(extra_args))["encodings"]
+    names = list(tensors) if tensors is not None else [n for n, e in encodings.items() if e["role"] == "activation"]
+    overrides: Dict[str, List[Dict[str, Any]]] = {}
+    for name in names:
+        entry = encodings.get(name)
+        if entry is None:
+            raise KeyError(f"tensor {name!r} is not in session {session!r}")
+        if entry["per_channel_axis"] is not None:
+            raise ValueError(f"tensor {name!r} is per-channel: pass its ranges with quantize_static(calibration_cache_path=...) instead")
+        bits = int(entry["bitwidth"])
+        if bits not in (8, 16):
+            raise ValueError(f"tensor {name!r} has {bits} bits: TensorQuantOverrides here supports 8 and 16")
+        zero_type = {(8, False): np.uint8, (8, True): np.int8, (16, False): np.uint16, (16, True): np.int16}[(bits, bool(entry["signed"]))]
+        overrides[name] = [{"scale": np.array(entry["scale"], dtype=np.float32), "zero_point": np.array(entry["zero_point"], dtype=zero_type)}]
+    return overrides

@@ -107,9 +107,18 @@ def _error_message(stderr: str) -> str:
     errors = [line[len("calib: error: "):] for line in lines if line.startswith("calib: error: ")]
     if errors:
         return "\n".join(errors)
-    usage = [line[len("Error: "):] for line in lines if line.startswith("Error: ")]
-    if usage:
-        return "\n".join(usage)
+    for start, line in enumerate(lines):
+        if line.startswith("Error: "):  # a usage error: the message runs until the Help:/Usage: lines
+            text = line[len("Error: "):]
+            items = []
+            for more in lines[start + 1:]:
+                if more.startswith(("Help:", "Usage:")) or not more.strip():
+                    break
+                if more.strip().startswith("- "):
+                    items.append(more.strip()[2:])  # the list of allowed values
+                else:
+                    text += " " + more.strip()
+            return text + (" " + ", ".join(items) if items else "")
     text = "\n".join(line for line in lines if line).strip()
     return text or "calib printed no message"
 

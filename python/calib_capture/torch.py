@@ -30,9 +30,14 @@ from __future__ import annotations
 
 import fnmatch
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-import torch
+try:
+    import torch
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        f"calib_capture.torch needs PyTorch ({error}): pip install torch, or pip install 'calib-capture[torch]'"
+    ) from error
 
 from .run import CalibRun, Summary
 

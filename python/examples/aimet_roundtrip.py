@@ -128,8 +128,8 @@ def main() -> int:
     try:
         aimet.load(sim_b, db, session, calib=calib, keep=calib_file)
     except CalibError as error:
-        first = str(error).splitlines()[0]
-        print(f"calib export --format aimet-torch failed: {first}")
+        said = " ".join(error.message.split())
+        print(f"calib export --format aimet-torch failed (exit status {error.returncode}): {said[:160]}{'…' if len(said) > 160 else ''}")
         if "aimet-torch" in str(error):
             print("STOPPED: this calib binary has no 'aimet-torch' export yet; steps 4-5 (load_encodings, bit-identical outputs)")
             print("need a calib that has it. Rerun this script with that binary: python examples/aimet_roundtrip.py --calib PATH")

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-import _support
+import _support  # noqa: F401  (puts the package on sys.path)
 from _support import CALIB, TempDir, optional, requires_calib
 
 

@@ -10,7 +10,7 @@ import unittest
 
 import numpy as np
 
-import _support
+import _support  # noqa: F401  (puts the package on sys.path)
 from _support import CALIB, PYTHON_DIR, TempDir, requires_calib
 from calib_capture import (
     CalibError,

@@ -9,7 +9,7 @@ import unittest
 
 import numpy as np
 
-import _support
+import _support  # noqa: F401  (puts the package on sys.path)
 from _support import CALIB, TempDir, optional, requires_calib
 
 
@@ -75,6 +75,21 @@ class OnnxRuntimeTests(TempDir):
         quantize_static(self.model, own, Reader(self.batches), quant_format=QuantFormat.QDQ)
         ours = os.path.join(self.tmp, "calib.onnx")
         ort_capture.quantize_static(self.model, ours, "o", db=self.db, calib=CALIB, quant_format=QuantFormat.QDQ)
+        self.assertTrue(filecmp.cmp(own, ours, shallow=False))
+
+    def test_tensor_quant_overrides_give_the_same_model(self) -> None:
+        from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+        from calib_capture import onnxruntime as ort_capture
+
+        ort_capture.capture(self.model, Reader(self.batches), "o", db=self.db, calib=CALIB)
+        overrides = ort_capture.tensor_quant_overrides("o", db=self.db, calib=CALIB)
+        self.assertEqual(overrides["x"][0]["zero_point"].dtype, np.uint8)
+        own = os.path.join(self.tmp, "own.onnx")
+        quantize_static(self.model, own, Reader(self.batches), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8)
+        ours = os.path.join(self.tmp, "overrides.onnx")
+        quantize_static(self.model, ours, Reader(self.batches), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                        extra_options={"TensorQuantOverrides": overrides})
         self.assertTrue(filecmp.cmp(own, ours, shallow=False))
 
     def test_empty_reader(self) -> None:

@@ -7,7 +7,7 @@ import unittest
 
 import numpy as np
 
-import _support
+import _support  # noqa: F401  (puts the package on sys.path)
 from _support import CALIB, TempDir, optional, read_frames, requires_calib
 
 try:
