@@ -11,7 +11,8 @@ enum EndToEndBench {
         var header = "{"
         for t in 0..<tensors {
             if t > 0 { header += "," }
-            header += "\"layer\(t).output\":{\"dtype\":\"F32\",\"shape\":\(shape),\"data_offsets\":[\(t * tensorBytes),\((t + 1) * tensorBytes)]}"
+            header +=
+                "\"layer\(t).output\":{\"dtype\":\"F32\",\"shape\":\(shape),\"data_offsets\":[\(t * tensorBytes),\((t + 1) * tensorBytes)]}"
         }
         header += "}"
         while (8 + header.utf8.count) % 8 != 0 { header += " " }  // keep the data 8-byte aligned, as writers do
@@ -131,29 +132,53 @@ enum EndToEndBench {
             observe2 = min(observe2, q.observe)
         }
         var commitSeconds = Double.infinity
-        for rep in 0..<max(1, min(reps, 3)) { commitSeconds = min(commitSeconds, try commitPhase(dir: dir, root: root, rep: rep)) }
+        for rep in 0..<max(1, min(reps, 3)) {
+            commitSeconds = min(commitSeconds, try commitPhase(dir: dir, root: root, rep: rep))
+        }
         var touchSeconds = Double.infinity
         for _ in 0..<max(1, min(reps, 3)) { touchSeconds = min(touchSeconds, try mapAndTouch(dir: dir)) }
 
-        print("   phases timed one at a time on one thread, share of the runner's wall clock (the runner overlaps reading with the rest)")
+        print(
+            "   phases timed one at a time on one thread, share of the runner's wall clock (the runner overlaps reading with the rest)"
+        )
         var table = Table(header: ["phase", "seconds", "share", "GB/s"])
         table.rightAligned = [1, 2, 3]
         table.add(["CalibrationRunner.run (wall clock)", f2(runnerSeconds), "100%", f2(gbps(bytes, runnerSeconds))])
-        table.add(["  BatchReader.next (map, parse, XXH3-128)", f2(readSeconds), pct(readSeconds, runnerSeconds), f2(gbps(bytes, readSeconds))])
-        table.add(["    of which mmap + first touch of each page", f2(touchSeconds), pct(touchSeconds, runnerSeconds), f2(gbps(bytes, touchSeconds))])
-        table.add(["  RangeKernel.observe (1 core)", f2(observeSeconds), pct(observeSeconds, runnerSeconds), f2(gbps(bytes, observeSeconds))])
-        table.add(["  CalibStore.commit (statistics + encodings, one transaction per batch)", f2(commitSeconds), pct(commitSeconds, runnerSeconds), ""])
+        table.add([
+            "  BatchReader.next (map, parse, XXH3-128)", f2(readSeconds), pct(readSeconds, runnerSeconds),
+            f2(gbps(bytes, readSeconds)),
+        ])
+        table.add([
+            "    of which mmap + first touch of each page", f2(touchSeconds), pct(touchSeconds, runnerSeconds),
+            f2(gbps(bytes, touchSeconds)),
+        ])
+        table.add([
+            "  RangeKernel.observe (1 core)", f2(observeSeconds), pct(observeSeconds, runnerSeconds),
+            f2(gbps(bytes, observeSeconds)),
+        ])
+        table.add([
+            "  CalibStore.commit (statistics + encodings, one transaction per batch)", f2(commitSeconds),
+            pct(commitSeconds, runnerSeconds), "",
+        ])
         table.add(["RangeKernel.observe(threads: \(cores)), each tensor split", f2(observe2), "", f2(gbps(bytes, observe2))])
         print(table.render())
-        print(String(
-            format: "   reading alone (XXH3-128 of each file on one core) bounds a runner that overlaps it with the rest at %.2f GB/s",
-            gbps(bytes, readSeconds)))
-        print(String(
-            format: "   SQLite: %d transactions took %.2f s, %@ of the runner's wall clock (committing every batch alone: %@)",
-            runnerCommits.transactions, runnerCommits.seconds, pct(runnerCommits.seconds, runnerSeconds), pct(commitSeconds, runnerSeconds)))
-        print("   peak RSS during an in-process run: \(peak.map { f1($0) + " MiB" } ?? "n/a (needs /proc/self/clear_refs)") (VmHWM, reset before each run)")
+        print(
+            String(
+                format:
+                    "   reading alone (XXH3-128 of each file on one core) bounds a runner that overlaps it with the rest at %.2f GB/s",
+                gbps(bytes, readSeconds)))
+        print(
+            String(
+                format:
+                    "   SQLite: %d transactions took %.2f s, %@ of the runner's wall clock (committing every batch alone: %@)",
+                runnerCommits.transactions, runnerCommits.seconds, pct(runnerCommits.seconds, runnerSeconds),
+                pct(commitSeconds, runnerSeconds)))
+        print(
+            "   peak RSS during an in-process run: \(peak.map { f1($0) + " MiB" } ?? "n/a (needs /proc/self/clear_refs)") (VmHWM, reset before each run)"
+        )
 
-        try cliRuns(root: root, dir: dir, bytes: bytes, batches: batches, reps: reps, largestTensor: shape.reduce(1, *) * 4, quick: quick)
+        try cliRuns(
+            root: root, dir: dir, bytes: bytes, batches: batches, reps: reps, largestTensor: shape.reduce(1, *) * 4, quick: quick)
         try perChannelRuns(root: root, quick: quick)
     }
 
@@ -206,7 +231,9 @@ enum EndToEndBench {
         }
         let all = try timed([dir], tag: "all")
         let quarter = try timed(Array(files.prefix(max(1, batches / 4))), tag: "quarter")
-        let quarterBytes = files.prefix(max(1, batches / 4)).reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+        let quarterBytes = files.prefix(max(1, batches / 4)).reduce(0) {
+            $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0)
+        }
 
         // One large tensor per batch.
         let bigDir = root + "/big"
@@ -217,7 +244,9 @@ enum EndToEndBench {
         try? FileManager.default.removeItem(atPath: bigDir)
 
         let mib = Double(1 << 20)
-        var table = Table(header: ["`calib run` (child process, best of \(max(1, min(reps, 3))))", "GiB", "seconds", "GB/s", "peak RSS", "limit", ""])
+        var table = Table(header: [
+            "`calib run` (child process, best of \(max(1, min(reps, 3))))", "GiB", "seconds", "GB/s", "peak RSS", "limit", "",
+        ])
         table.rightAligned = [1, 2, 3, 4, 5]
         func row(_ what: String, _ n: Int, _ r: (seconds: Double, peak: Double), largest: Int, target: Bool) {
             let limit = 64 + Double(largest) / mib
@@ -230,7 +259,9 @@ enum EndToEndBench {
             ])
         }
         let bigTensor = bigShape.reduce(1, *) * 4
-        row("\(batches) batches x 16 tensors (\(f1(Double(largestTensor) / mib)) MiB each)", bytes, all, largest: largestTensor, target: true)
+        row(
+            "\(batches) batches x 16 tensors (\(f1(Double(largestTensor) / mib)) MiB each)", bytes, all, largest: largestTensor,
+            target: true)
         row("\(max(1, batches / 4)) of those batches", quarterBytes, quarter, largest: largestTensor, target: false)
         row("4 batches x 1 tensor of \(f1(Double(bigTensor) / mib)) MiB", bigBytes, big, largest: bigTensor, target: false)
         print(table.render())
@@ -283,7 +314,8 @@ enum EndToEndBench {
             record.bytes = batch.byteCount
             let t = now()
             let rows = list.map { Derivation.rows(for: $0.0, stats: $0.1, scheme: scheme, isNew: $0.2) }
-            let newIds = try store.commit(BatchCommit(batches: [record], tensors: rows), session: session, expectedBatches: seq).tensorIDs
+            let newIds = try store.commit(BatchCommit(batches: [record], tensors: rows), session: session, expectedBatches: seq)
+                .tensorIDs
             seconds += now() - t
             ids.merge(newIds) { _, new in new }
             seq += 1

@@ -25,18 +25,26 @@ enum ObserverBench {
         let n32 = s * mi / 4, n16 = s * mi / 2
         return [
             Case(key: "minmax-f32", label: "minmax f32 per-tensor", dtype: .float32, shape: [n32], data: .mixed),
-            Case(key: "minmax-f32", label: "minmax f32 per-tensor, >= 0 (ReLU)", dtype: .float32, shape: [n32], data: .nonNegative, parallel: false),
-            Case(key: "minmax-f32", label: "ema f32 per-tensor", dtype: .float32, shape: [n32], data: .mixed, ema: true, parallel: false),
+            Case(
+                key: "minmax-f32", label: "minmax f32 per-tensor, >= 0 (ReLU)", dtype: .float32, shape: [n32], data: .nonNegative,
+                parallel: false),
+            Case(
+                key: "minmax-f32", label: "ema f32 per-tensor", dtype: .float32, shape: [n32], data: .mixed, ema: true,
+                parallel: false),
             Case(key: "minmax-f16", label: "minmax f16 per-tensor", dtype: .float16, shape: [n16], data: .f16),
             Case(key: "minmax-bf16", label: "minmax bf16 per-tensor", dtype: .bfloat16, shape: [n16], data: .bf16),
-            Case(key: "nchw", label: "per-channel NCHW axis 1 \(quick ? "[16,64,64,64]" : "[64,256,64,64]")", dtype: .float32,
-                 shape: quick ? [16, 64, 64, 64] : [64, 256, 64, 64], axis: 1, data: .mixed),
-            Case(key: "nchw7", label: "per-channel NCHW axis 1 \(quick ? "[512,160,7,7]" : "[2048,640,7,7]")", dtype: .float32,
-                 shape: quick ? [512, 160, 7, 7] : [2048, 640, 7, 7], axis: 1, data: .mixed),
-            Case(key: "btd", label: "per-channel BTD last axis \(quick ? "[4,256,4096]" : "[16,1024,4096]")", dtype: .float32,
-                 shape: quick ? [4, 256, 4096] : [16, 1024, 4096], axis: 2, data: .mixed),
-            Case(key: "rows", label: "per-channel axis 0 \(quick ? "[1024,4096]" : "[4096,16384]")", dtype: .float32,
-                 shape: quick ? [1024, 4096] : [4096, 16384], axis: 0, data: .mixed),
+            Case(
+                key: "nchw", label: "per-channel NCHW axis 1 \(quick ? "[16,64,64,64]" : "[64,256,64,64]")", dtype: .float32,
+                shape: quick ? [16, 64, 64, 64] : [64, 256, 64, 64], axis: 1, data: .mixed),
+            Case(
+                key: "nchw7", label: "per-channel NCHW axis 1 \(quick ? "[512,160,7,7]" : "[2048,640,7,7]")", dtype: .float32,
+                shape: quick ? [512, 160, 7, 7] : [2048, 640, 7, 7], axis: 1, data: .mixed),
+            Case(
+                key: "btd", label: "per-channel BTD last axis \(quick ? "[4,256,4096]" : "[16,1024,4096]")", dtype: .float32,
+                shape: quick ? [4, 256, 4096] : [16, 1024, 4096], axis: 2, data: .mixed),
+            Case(
+                key: "rows", label: "per-channel axis 0 \(quick ? "[1024,4096]" : "[4096,16384]")", dtype: .float32,
+                shape: quick ? [1024, 4096] : [4096, 16384], axis: 0, data: .mixed),
         ]
     }
 
@@ -57,7 +65,9 @@ enum ObserverBench {
         if let baseline {
             print("   baselines: \(baseline.describe())")
             for r in baseline.results {
-                print("     \(r.case.padding(toLength: 12, withPad: " ", startingAt: 0)) \(r.pages.padding(toLength: 6, withPad: " ", startingAt: 0)) \(r.baseline.padding(toLength: 48, withPad: " ", startingAt: 0)) \(f2(r.gbps)) GB/s")
+                print(
+                    "     \(r.case.padding(toLength: 12, withPad: " ", startingAt: 0)) \(r.pages.padding(toLength: 6, withPad: " ", startingAt: 0)) \(r.baseline.padding(toLength: 48, withPad: " ", startingAt: 0)) \(f2(r.gbps)) GB/s"
+                )
             }
         }
     }
@@ -73,10 +83,13 @@ enum ObserverBench {
         relu.fillFloat32(seed: 2, nonNegative: true)
         half.fill16(seed: 3, bfloat: false)
         bf.fill16(seed: 4, bfloat: true)
-        print(String(
-            format: "\n   %@ (inputs generated in %.1f s)",
-            hugePages ? (mixed.hugePages ? "huge pages (THP requested with madvise, as numpy does)" : "huge pages REFUSED (madvise failed)")
-                : "4 KiB pages (no THP request: as torch allocates, as a mapped file)", now() - t0))
+        print(
+            String(
+                format: "\n   %@ (inputs generated in %.1f s)",
+                hugePages
+                    ? (mixed.hugePages
+                        ? "huge pages (THP requested with madvise, as numpy does)" : "huge pages REFUSED (madvise failed)")
+                    : "4 KiB pages (no THP request: as torch allocates, as a mapped file)", now() - t0))
 
         // The yardstick: a SIMD sum reads every byte with the least work per byte; the faster of
         // reading one stream and reading both halves at once (two prefetch streams).
@@ -89,15 +102,18 @@ enum ObserverBench {
 
         var results: [Result] = []
         for c in cases(quick: quick) {
-            let buffer = switch c.data {
-            case .mixed: mixed
-            case .nonNegative: relu
-            case .f16: half
-            case .bf16: bf
-            }
+            let buffer =
+                switch c.data {
+                case .mixed: mixed
+                case .nonNegative: relu
+                case .f16: half
+                case .bf16: bf
+                }
             let tensor = buffer.tensor(c.dtype, shape: c.shape)
             let n = tensor.elementCount * c.dtype.size
-            var stats = TensorStats(observer: ObserverConfig(kind: c.ema ? .ema : .minmax, channelAxis: c.axis), channels: c.axis.map { c.shape[$0] } ?? 1)
+            var stats = TensorStats(
+                observer: ObserverConfig(kind: c.ema ? .ema : .minmax, channelAxis: c.axis),
+                channels: c.axis.map { c.shape[$0] } ?? 1)
             let one = best(reps) {
                 let r = RangeKernel.observe(tensor, channelAxis: c.axis)
                 if c.ema { stats.accumulate(r) }
@@ -113,9 +129,13 @@ enum ObserverBench {
         }
         // Bandwidth again at the end, the better of the two (the machine is shared).
         bandwidth = max(bandwidth, sumBandwidth())
-        let portable = best(max(1, reps / 2)) { sink = RangeKernel.observe(mixed.tensor(.float32, shape: [bytes / 4]), channelAxis: nil, portableKernels: true).min }
+        let portable = best(max(1, reps / 2)) {
+            sink = RangeKernel.observe(mixed.tensor(.float32, shape: [bytes / 4]), channelAxis: nil, portableKernels: true).min
+        }
 
-        var table = Table(header: ["case (GB/s)", "calib 1 core", "all cores", "torch (1 thread)", "GB/s", "ratio", "best other", "ratio", "targets"])
+        var table = Table(header: [
+            "case (GB/s)", "calib 1 core", "all cores", "torch (1 thread)", "GB/s", "ratio", "best other", "ratio", "targets",
+        ])
         table.rightAligned = [1, 2, 4, 5, 7]
         table.add(["read bandwidth (SIMD sum, 1 or 2 streams, 1 core)", f2(bandwidth), "", "", "", "", "", "", ""])
         let f32 = results.first { $0.c.key == "minmax-f32" }?.oneCore ?? .nan
@@ -155,7 +175,8 @@ extension RangeKernel {
     static func observe(_ tensor: TensorData, channelAxis: Int?, portableKernels: Bool) -> BatchRange {
         precondition(channelAxis == nil && tensor.dtype == .float32 && tensor.byteOrder == .native)
         var kmin: Int32 = .max, kmax: Int32 = .min
-        let bad = ck_observe(Int32(CK_ISA_PORTABLE), Int32(CK_F32), 0, tensor.bytes.baseAddress, 1, 1, tensor.elementCount, &kmin, &kmax)
+        let bad = ck_observe(
+            Int32(CK_ISA_PORTABLE), Int32(CK_F32), 0, tensor.bytes.baseAddress, 1, 1, tensor.elementCount, &kmin, &kmax)
         var lo: Float = 0, hi: Float = 0
         ck_keys_finish(&kmin, &kmax, &lo, &hi, 1)
         return BatchRange(min: [lo], max: [hi], elements: tensor.elementCount, nonfinite: Int(bad))
@@ -234,10 +255,16 @@ struct AnyScalar: Decodable {
     var text: String?
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self) { text = s }
-        else if let i = try? c.decode(Int.self) { text = String(i) }
-        else if let d = try? c.decode(Double.self) { text = String(d) }
-        else if let b = try? c.decode(Bool.self) { text = String(b) }
-        else { text = nil }
+        if let s = try? c.decode(String.self) {
+            text = s
+        } else if let i = try? c.decode(Int.self) {
+            text = String(i)
+        } else if let d = try? c.decode(Double.self) {
+            text = String(d)
+        } else if let b = try? c.decode(Bool.self) {
+            text = String(b)
+        } else {
+            text = nil
+        }
     }
 }

@@ -17,7 +17,8 @@ enum StoreBench {
         try writeSeed(seedFile)
         _ = try CalibrationRunner(store: store, options: RunOptions(session: "seed")).run(BatchReader(inputs: [seedFile]))
         let seed = try store.requireSession("seed")
-        guard let template = try store.reports(session: seed).first, let batchTemplate = try store.batches(session: seed.id).first else {
+        guard let template = try store.reports(session: seed).first, let batchTemplate = try store.batches(session: seed.id).first
+        else {
             print("   (skipped: the seed session holds no tensor)")
             return
         }
@@ -46,7 +47,8 @@ enum StoreBench {
                 let mins = (0..<channels).map { _ in -random() - 0.01 }
                 let maxs = (0..<channels).map { _ in random() + 0.01 }
                 let stats = TensorStats(
-                    observer: observer, min: mins, max: maxs, batches: seq + 1, elements: (seq + 1) * channels * 1024, nonfinite: 0)
+                    observer: observer, min: mins, max: maxs, batches: seq + 1, elements: (seq + 1) * channels * 1024,
+                    nonfinite: 0)
                 list.append((record, stats, ids == nil))
             }
             var batch = batchTemplate
@@ -57,7 +59,8 @@ enum StoreBench {
             batch.elements = tensors * channels * 1024
             let t = now()
             let rows = list.map { Derivation.rows(for: $0.0, stats: $0.1, scheme: scheme, isNew: $0.2) }
-            let ids = try store.commit(BatchCommit(batches: [batch], tensors: rows), session: session, expectedBatches: seq).tensorIDs
+            let ids = try store.commit(BatchCommit(batches: [batch], tensors: rows), session: session, expectedBatches: seq)
+                .tensorIDs
             return (now() - t, ids)
         }
         let first = try commit(seq: 0, ids: nil)
@@ -91,7 +94,9 @@ enum StoreBench {
             let db = root + "/store.sqlite"
             func cli(_ arguments: [String]) throws -> Double {
                 let r = try Subprocess.run(calib, arguments)
-                guard r.status == 0 else { throw BenchError("calib \(arguments.joined(separator: " ")) exited \(r.status): \(r.stderr)") }
+                guard r.status == 0 else {
+                    throw BenchError("calib \(arguments.joined(separator: " ")) exited \(r.status): \(r.stderr)")
+                }
                 return r.seconds
             }
             var exportSeconds = Double.infinity, showSeconds = Double.infinity
@@ -101,8 +106,13 @@ enum StoreBench {
             let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
             try FileManager.default.removeItem(atPath: file)
             for _ in 0..<reps { showSeconds = min(showSeconds, try cli(["show", "--db", db, "big", "--tensor", name])) }
-            table.add(["calib export --format json -o FILE (\(mib(size)) MiB)", ms(exportSeconds), (exportSeconds < 2 ? "met" : "MISSED") + " < 2 s"])
-            table.add(["calib show --tensor NAME (one tensor)", ms(showSeconds), (showSeconds < 0.05 ? "met" : "MISSED") + " < 50 ms"])
+            table.add([
+                "calib export --format json -o FILE (\(mib(size)) MiB)", ms(exportSeconds),
+                (exportSeconds < 2 ? "met" : "MISSED") + " < 2 s",
+            ])
+            table.add([
+                "calib show --tensor NAME (one tensor)", ms(showSeconds), (showSeconds < 0.05 ? "met" : "MISSED") + " < 50 ms",
+            ])
         } else {
             table.add(["calib export / calib show: no calib executable beside calib-bench (build it)", "-", ""])
         }

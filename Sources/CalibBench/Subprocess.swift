@@ -37,22 +37,27 @@ enum Subprocess {
             unlink(errPath)
             unlink(rssPath)
         }
-        let (program, args) = gnuTime.map { ($0, ["-f", "%M", "-o", rssPath, executable] + arguments) } ?? (executable, arguments)
+        let (program, args) =
+            gnuTime.map { ($0, ["-f", "%M", "-o", rssPath, executable] + arguments) } ?? (executable, arguments)
         let result = try spawn(program, args, stderr: errPath)
-        guard gnuTime != nil else { return Result(status: result.status, seconds: result.seconds, peakMiB: .nan, stderr: result.stderr) }
+        guard gnuTime != nil else {
+            return Result(status: result.status, seconds: result.seconds, peakMiB: .nan, stderr: result.stderr)
+        }
         let text = (try? String(contentsOfFile: rssPath, encoding: .utf8)) ?? ""
         let kib = text.split(whereSeparator: \.isNewline).last.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) } ?? .nan
         return Result(status: result.status, seconds: result.seconds, peakMiB: kib / 1024, stderr: result.stderr)
     }
 
-    private static func spawn(_ executable: String, _ arguments: [String], stderr errPath: String) throws -> (status: Int32, seconds: Double, stderr: String) {
+    private static func spawn(
+        _ executable: String, _ arguments: [String], stderr errPath: String
+    ) throws -> (status: Int32, seconds: Double, stderr: String) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for p in argv { free(p) } }
         var pid: pid_t = 0
         let t = now()
         let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)

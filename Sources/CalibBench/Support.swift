@@ -45,7 +45,7 @@ final class Buffer: @unchecked Sendable {
         guard let mapped, mapped != MAP_FAILED else { fatalError("mmap of \(bytes) bytes failed") }
         base = mapped
         #if os(Linux)
-        hugePages = wanted && madvise(base, bytes, 14 /* MADV_HUGEPAGE */) == 0
+        hugePages = wanted && madvise(base, bytes, 14) == 0  // MADV_HUGEPAGE
         #else
         hugePages = false
         #endif
@@ -135,14 +135,18 @@ func machineLine() -> String {
         let all = Set(line.split(separator: " ").map(String.init))
         flags = ["avx2", "fma", "f16c", "avx512f"].filter(all.contains)
     }
-    let thp = (try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8))?
+    let thp =
+        (try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8))?
         .trimmingCharacters(in: .whitespacesAndNewlines) ?? "n/a"
     var u = utsname()
     uname(&u)
     let machine = withUnsafeBytes(of: &u.machine) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
     // A busy machine (other builds, fuzzers) shares its memory bandwidth: say so next to the figures.
-    let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "n/a"
-    return "machine: \(model), \(ProcessInfo.processInfo.activeProcessorCount) cores (\(machine); \(flags.joined(separator: " "))), "
+    let load =
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ")
+        ?? "n/a"
+    return
+        "machine: \(model), \(ProcessInfo.processInfo.activeProcessorCount) cores (\(machine); \(flags.joined(separator: " "))), "
         + "kernels: \(RangeKernel.instructionSet), THP: \(thp), load average at start: \(load)"
 }
 

@@ -25,13 +25,22 @@ while let arg = args.popFirst() {
     case "--quick": quick = true
     case "--no-baseline": withBaseline = false
     case "--section":
-        guard let v = args.popFirst().flatMap(Int.init), (1...3).contains(v) else { print(usage); exit(64) }
+        guard let v = args.popFirst().flatMap(Int.init), (1...3).contains(v) else {
+            print(usage)
+            exit(64)
+        }
         sections.insert(v)
     case "--reps":
-        guard let v = args.popFirst().flatMap(Int.init), v > 0 else { print(usage); exit(64) }
+        guard let v = args.popFirst().flatMap(Int.init), v > 0 else {
+            print(usage)
+            exit(64)
+        }
         reps = v
     case "--python":
-        guard let v = args.popFirst() else { print(usage); exit(64) }
+        guard let v = args.popFirst() else {
+            print(usage)
+            exit(64)
+        }
         python = v
     case "-h", "--help":
         print(usage)

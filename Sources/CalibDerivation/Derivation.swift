@@ -57,8 +57,12 @@ public struct CoverageProblem: Sendable, Equatable, CustomStringConvertible {
                     tensor: r.tensor.name,
                     reason: s.batches == 0 ? "no observations" : "no finite value observed (\(s.nonfinite) NaN/Inf)")
             }
-            if e.scale.contains(where: { !$0.isFinite }) { return CoverageProblem(tensor: r.tensor.name, reason: "non-finite scale") }
-            if e.scale.contains(where: { $0 <= 0 }) { return CoverageProblem(tensor: r.tensor.name, reason: "zero scale (zero range)") }
+            if e.scale.contains(where: { !$0.isFinite }) {
+                return CoverageProblem(tensor: r.tensor.name, reason: "non-finite scale")
+            }
+            if e.scale.contains(where: { $0 <= 0 }) {
+                return CoverageProblem(tensor: r.tensor.name, reason: "zero scale (zero range)")
+            }
             if zip(e.min, e.max).contains(where: { !($0.0.isFinite && $0.1.isFinite) }) {
                 return CoverageProblem(tensor: r.tensor.name, reason: "non-finite range")
             }

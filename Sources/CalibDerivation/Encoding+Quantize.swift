@@ -12,10 +12,19 @@ extension Encoding {
         for i in values.indices {
             let c = channelOf(i)
             let x = values[i]
-            guard !x.isNaN else { out[i] = qmin; continue }  // NaN has no code
+            guard !x.isNaN else {
+                out[i] = qmin
+                continue
+            }  // NaN has no code
             let r = (x / scale[c]).rounded(.toNearestOrEven)
             let q: Int
-            if r >= Float(Int64.max / 2) { q = qmax } else if r <= Float(Int64.min / 2) { q = qmin } else { q = Int(r) - offset[c] }
+            if r >= Float(Int64.max / 2) {
+                q = qmax
+            } else if r <= Float(Int64.min / 2) {
+                q = qmin
+            } else {
+                q = Int(r) - offset[c]
+            }
             out[i] = Swift.min(Swift.max(q, qmin), qmax)
         }
         return out

@@ -1,6 +1,6 @@
-import Foundation
 import CalibModel
 import CalibSupport
+import Foundation
 
 /// AIMET encodings files (`.encodings`), the format QNN and SNPE converters read: written byte for byte
 /// as aimet-torch 2.42.0's `QuantizationSimModel.onnx.export` writes them, and read in every layout
@@ -72,7 +72,8 @@ public enum AimetEncodings {
         var modules: [String: [String: [(String, JSONValue)]]] = [:]
         for entry in table.activations {
             let parts = entry.name.split(separator: ".", omittingEmptySubsequences: false)
-            guard parts.count >= 3, ["input", "output"].contains(parts[parts.count - 2]), let index = Int(parts.last!), index >= 0,
+            guard parts.count >= 3, ["input", "output"].contains(parts[parts.count - 2]), let index = Int(parts.last!),
+                index >= 0,
                 String(index) == parts.last!, !parts.dropLast(2).contains(where: \.isEmpty)
             else {
                 throw FormatError(
@@ -87,12 +88,16 @@ public enum AimetEncodings {
             if modules[module, default: [:]][side, default: []].contains(where: { $0.0 == String(index) }) {
                 throw FormatError(format: format, "tensor '\(entry.name)' appears twice")
             }
-            modules[module, default: [:]][side, default: []].append((String(index), sorted(legacyEntry(entry.encoding, channel: 0))))
+            modules[module, default: [:]][side, default: []].append(
+                (String(index), sorted(legacyEntry(entry.encoding, channel: 0))))
         }
         var params: [(String, JSONValue)] = []
         for entry in table.params {
-            if params.contains(where: { $0.0 == entry.name }) { throw FormatError(format: format, "tensor '\(entry.name)' appears twice") }
-            params.append((entry.name, .array(entry.encoding.scale.indices.map { sorted(legacyEntry(entry.encoding, channel: $0)) })))
+            if params.contains(where: { $0.0 == entry.name }) {
+                throw FormatError(format: format, "tensor '\(entry.name)' appears twice")
+            }
+            params.append(
+                (entry.name, .array(entry.encoding.scale.indices.map { sorted(legacyEntry(entry.encoding, channel: $0)) })))
         }
         let activations: [(String, JSONValue)] = modules.map { module, sides in
             (module, sorted(.object(sides.map { side, entries in (side, sorted(.object(entries))) })))
@@ -291,12 +296,18 @@ public enum AimetEncodings {
         func symmetric(_ key: String) throws -> Bool {
             try optional(key, "\"True\", \"False\" or a boolean") { v -> Bool? in
                 if let b = v.boolValue { return b }
-                switch v.stringValue { case "True"?: return true; case "False"?: return false; default: return nil }
+                switch v.stringValue {
+                case "True"?: return true
+                case "False"?: return false
+                default: return nil
+                }
             } ?? false
         }
     }
 
-    private static func legacyTensor(_ name: String, _ value: JSONValue, section: String, role: TensorRole) throws -> EncodingTable.Entry {
+    private static func legacyTensor(
+        _ name: String, _ value: JSONValue, section: String, role: TensorRole
+    ) throws -> EncodingTable.Entry {
         let context = "tensor '\(name)' (\(section))"
         let items: [JSONValue]
         switch value {
@@ -312,7 +323,9 @@ public enum AimetEncodings {
             guard case .object = item else { throw fail("\(where_) must be an object, found \(item.kind)") }
             let f = Fields(value: item, context: where_)
             let dtype = try f.optional("dtype", "a string", \.stringValue) ?? "int"
-            guard dtype == "int" else { throw fail("\(where_): dtype '\(dtype)' is not supported (calib reads integer encodings)") }
+            guard dtype == "int" else {
+                throw fail("\(where_): dtype '\(dtype)' is not supported (calib reads integer encodings)")
+            }
             let bw = try f.required("bitwidth", "an integer", \.intValue)
             let sym = try f.symmetric("is_symmetric")
             if c == 0 {
@@ -340,8 +353,12 @@ public enum AimetEncodings {
         guard dtype == "INT" else { throw fail("\(context): dtype '\(dtype)' is not supported (calib reads INT encodings)") }
         let bw = try f.required("bw", "an integer", \.intValue)
         let symmetric = try f.symmetric("is_sym")
-        let scales = try f.required("scale", "a list of numbers") { v in v.arrayValue.flatMap { a in all(a, \.floatValue) } ?? v.floatValue.map { [$0] } }
-        let offsets = try f.required("offset", "a list of integers") { v in v.arrayValue.flatMap { a in all(a, \.intValue) } ?? v.intValue.map { [$0] } }
+        let scales = try f.required("scale", "a list of numbers") { v in
+            v.arrayValue.flatMap { a in all(a, \.floatValue) } ?? v.floatValue.map { [$0] }
+        }
+        let offsets = try f.required("offset", "a list of integers") { v in
+            v.arrayValue.flatMap { a in all(a, \.intValue) } ?? v.intValue.map { [$0] }
+        }
         guard !scales.isEmpty else { throw fail("\(context): scale is empty") }
         guard offsets.count == scales.count else {
             throw fail("\(context): \(scales.count) scales but \(offsets.count) offsets")
@@ -369,7 +386,8 @@ public enum AimetEncodings {
         context = "tensor '\(name)'"
         let f = Fields(value: item, context: context)
         for key in ["block_size", "per_block_int_scale", "per_channel_float_scale"] where item.member(key) != nil {
-            throw fail("\(context): block encodings (\(key)) are not supported (calib reads per-tensor and per-channel encodings)")
+            throw fail(
+                "\(context): block encodings (\(key)) are not supported (calib reads per-tensor and per-channel encodings)")
         }
         let dtype = try f.required("output_dtype", "a string", \.stringValue)
         let unsigned = dtype.hasPrefix("uint")
@@ -380,13 +398,15 @@ public enum AimetEncodings {
             throw fail("\(context): output_dtype '\(dtype)' is not supported (calib reads intN and uintN encodings)")
         }
         let scaleValue = try f.required("y_scale", "a number or a list of numbers") { v in
-            v.floatValue.map { (values: [$0], isArray: false) } ?? v.arrayValue.flatMap { a in all(a, \.floatValue).map { (values: $0, isArray: true) } }
+            v.floatValue.map { (values: [$0], isArray: false) }
+                ?? v.arrayValue.flatMap { a in all(a, \.floatValue).map { (values: $0, isArray: true) } }
         }
         let scales = scaleValue.values
         guard !scales.isEmpty else { throw fail("\(context): y_scale is empty") }
-        let zeroPoints = try f.optional("y_zero_point", "an integer or a list of integers") { v in
-            v.intValue.map { [Int](repeating: $0, count: scales.count) } ?? v.arrayValue.flatMap { a in all(a, \.intValue) }
-        } ?? [Int](repeating: 0, count: scales.count)
+        let zeroPoints =
+            try f.optional("y_zero_point", "an integer or a list of integers") { v in
+                v.intValue.map { [Int](repeating: $0, count: scales.count) } ?? v.arrayValue.flatMap { a in all(a, \.intValue) }
+            } ?? [Int](repeating: 0, count: scales.count)
         guard zeroPoints.count == scales.count else {
             throw fail("\(context): \(scales.count) y_scale values but \(zeroPoints.count) y_zero_point values")
         }

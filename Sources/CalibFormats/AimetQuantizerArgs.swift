@@ -69,7 +69,9 @@ public struct AimetQuantizerArgs: Sendable, Equatable {
         }
         func field<T>(_ key: String, _ get: (JSONValue) -> T?, _ what: String) throws -> T? {
             guard let v = json.member(key) else { return nil }
-            guard let t = get(v) else { throw FormatError(format: format, "quantizer_args.\(key) must be \(what), found \(v.kind)") }
+            guard let t = get(v) else {
+                throw FormatError(format: format, "quantizer_args.\(key) must be \(what), found \(v.kind)")
+            }
             return t
         }
         self.init()

@@ -1,6 +1,6 @@
-import Foundation
 import CalibModel
 import CalibSupport
+import Foundation
 
 /// Encodings as CSV, for spreadsheets and pandas: a header, then one row per tensor and channel.
 ///

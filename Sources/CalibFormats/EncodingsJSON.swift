@@ -1,6 +1,6 @@
-import Foundation
 import CalibModel
 import CalibSupport
+import Foundation
 
 /// `calib export --format json`: calib's own layout, every number a float32 that round-trips.
 ///
@@ -72,7 +72,8 @@ public enum EncodingsJSON {
     /// The convention most tensors use (ties go to the first in `Convention.allCases`).
     static func mainConvention(_ reports: [TensorReport], fallback: Convention) -> Convention {
         let counts = Dictionary(grouping: reports, by: \.encoding.scheme.convention).mapValues(\.count)
-        return Convention.allCases.max { (counts[$0] ?? 0) < (counts[$1] ?? 0) }.flatMap { counts[$0] == nil ? nil : $0 } ?? fallback
+        return Convention.allCases.max { (counts[$0] ?? 0) < (counts[$1] ?? 0) }.flatMap { counts[$0] == nil ? nil : $0 }
+            ?? fallback
     }
 
     // MARK: - Streaming

@@ -1,6 +1,6 @@
-import Foundation
 import CalibModel
 import CalibSupport
+import Foundation
 
 /// ONNX Runtime's calibration files: what `onnxruntime.quantization.write_calibration_table` writes
 /// (`calibration.json`, `calibration.flatbuffers`, `calibration.cache`, read by the TensorRT execution
@@ -86,11 +86,21 @@ public enum OnnxRuntimeCalibration {
         }
         var members: [(String, JSONValue)] = [
             ("CLS", .string("TensorsData")),
-            ("data", .object(table.entries.map { entry in
-                let (lowest, highest) = range(entry)
-                return (entry.name, .object([("lowest", array(lowest)), ("highest", array(highest)), ("CLS", .string("TensorData"))]))
-            })),
-            ("calibration_method", .object([("CLS", .string("CalibrationMethod")), ("value", .string("CalibrationMethod.MinMax"))])),
+            (
+                "data",
+                .object(
+                    table.entries.map { entry in
+                        let (lowest, highest) = range(entry)
+                        return (
+                            entry.name,
+                            .object([("lowest", array(lowest)), ("highest", array(highest)), ("CLS", .string("TensorData"))])
+                        )
+                    })
+            ),
+            (
+                "calibration_method",
+                .object([("CLS", .string("CalibrationMethod")), ("value", .string("CalibrationMethod.MinMax"))])
+            ),
         ]
         if let smoothQuant { members.append(("smooth_quant", .bool(smoothQuant))) }
         return .object(members)
@@ -155,8 +165,12 @@ public enum OnnxRuntimeCalibration {
                 guard let lo = value.member("lowest"), let hi = value.member("highest") else {
                     throw fail("tensor '\(name)' has no lowest/highest range")
                 }
-                guard let l = values(lo) else { throw fail("tensor '\(name)': lowest must be a number or a numpy.array of float32") }
-                guard let h = values(hi) else { throw fail("tensor '\(name)': highest must be a number or a numpy.array of float32") }
+                guard let l = values(lo) else {
+                    throw fail("tensor '\(name)': lowest must be a number or a numpy.array of float32")
+                }
+                guard let h = values(hi) else {
+                    throw fail("tensor '\(name)': highest must be a number or a numpy.array of float32")
+                }
                 (lows, highs) = (l, h)
             default:
                 throw fail("tensor '\(name)' must be a TensorData object, found \(value.kind)")
@@ -258,7 +272,9 @@ public enum OnnxRuntimeCalibration {
     /// An imported entry. The encoding is derived from the range with NaN read as 0 and ±infinity as
     /// the largest finite float32 (the observed range keeps them as the file has them), so no value in
     /// a file can make a convention's arithmetic trap.
-    static func entry(_ name: String, _ lows: [Float], _ highs: [Float], derive: RangeEncoder, channelAxis: Int?) -> EncodingTable.Entry {
+    static func entry(
+        _ name: String, _ lows: [Float], _ highs: [Float], derive: RangeEncoder, channelAxis: Int?
+    ) -> EncodingTable.Entry {
         func finite(_ x: Float) -> Float {
             x.isNaN ? 0 : Swift.min(Swift.max(x, -.greatestFiniteMagnitude), .greatestFiniteMagnitude)
         }

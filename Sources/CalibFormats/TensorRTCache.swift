@@ -1,6 +1,6 @@
-import Foundation
 import CalibModel
 import CalibSupport
+import Foundation
 
 /// TensorRT's INT8 calibration cache (implicit quantization), as `IInt8Calibrator::writeCalibrationCache`
 /// receives it and `readCalibrationCache` hands it back:
@@ -33,7 +33,9 @@ public enum TensorRTCache {
     /// (`observedMin`/`observedMax`), else of its encoding's representable range; non-finite values are
     /// left out (an entry with none gets amax 0). The cache is per-tensor only: a per-channel entry is
     /// written with the largest amax of its channels.
-    public static func export(_ table: EncodingTable, version: String = defaultVersion, algorithm: String = defaultAlgorithm) -> String {
+    public static func export(
+        _ table: EncodingTable, version: String = defaultVersion, algorithm: String = defaultAlgorithm
+    ) -> String {
         var out = "TRT-\(version)-\(algorithm)\n"
         for entry in table.entries {
             out += "\(entry.name): \(hex(scale(of: entry)))\n"
@@ -86,8 +88,10 @@ public enum TensorRTCache {
             guard scale.isFinite, scale >= 0 else { throw fail("line \(n): \(hexText) is not a finite non-negative scale") }
             guard names.insert(name).inserted else { throw fail("line \(n): tensor '\(name)' appears twice") }
             let amax = scale * 127
-            let encoding = Encoding(scheme: scheme, channelAxis: nil, scale: [scale], offset: [0], min: [scale * -127], max: [amax])
-            entries.append(EncodingTable.Entry(name: name, role: .activation, encoding: encoding, observedMin: [-amax], observedMax: [amax]))
+            let encoding = Encoding(
+                scheme: scheme, channelAxis: nil, scale: [scale], offset: [0], min: [scale * -127], max: [amax])
+            entries.append(
+                EncodingTable.Entry(name: name, role: .activation, encoding: encoding, observedMin: [-amax], observedMax: [amax]))
         }
         return try EncodingTable(entries: entries).validated(format: formatName)
     }
@@ -100,7 +104,8 @@ public enum TensorRTCache {
         all.removeAll { $0.1.allSatisfy { $0 == " " || $0 == "\t" } }
         guard let first = all.first, first.0 == 1 else { throw fail("missing the 'TRT-<version>-<algorithm>' header line") }
         let parts = first.1.split(separator: "-", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "TRT", !parts[1].isEmpty, parts[1].allSatisfy(\.isASCII), parts[1].allSatisfy(\.isNumber),
+        guard parts.count == 3, parts[0] == "TRT", !parts[1].isEmpty, parts[1].allSatisfy(\.isASCII),
+            parts[1].allSatisfy(\.isNumber),
             !parts[2].isEmpty
         else {
             throw fail("line 1: expected 'TRT-<version>-<algorithm>', found '\(first.1.prefix(80))'")

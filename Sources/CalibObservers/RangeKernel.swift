@@ -1,6 +1,6 @@
 import CKernels
-import Dispatch
 import CalibModel
+import Dispatch
 
 /// The observer hot path: the finite min/max of a tensor (or of each channel) in one pass over its
 /// bytes as they lie in the file, whatever the dtype, byte order, memory order or alignment.
@@ -47,7 +47,9 @@ public enum RangeKernel {
         _ tensors: [TensorData], channelAxes: [Int?], threads: Int, pieceBytes: Int = 4 << 20,
         release: (_ tensor: Int, _ bytes: UnsafeRawBufferPointer) -> Void = { _, _ in }
     ) -> [BatchRange] {
-        observe(tensors, channelAxes: channelAxes, isa: Int32(CK_ISA_BEST), threads: threads, pieceBytes: pieceBytes, release: release)
+        observe(
+            tensors, channelAxes: channelAxes, isa: Int32(CK_ISA_BEST), threads: threads, pieceBytes: pieceBytes, release: release
+        )
     }
 
     /// `isa` forces an instruction set (`CK_ISA_PORTABLE`, `CK_ISA_AVX2`); tests use it to check each.
@@ -56,7 +58,8 @@ public enum RangeKernel {
     ) -> BatchRange {
         let bytes = tensor.elementCount * tensor.dtype.size
         let parts = threads > 1 && bytes >= parallelThreshold ? threads : 1
-        return observe([tensor], channelAxes: [channelAxis], isa: isa, threads: threads, pieceBytes: max(1, (bytes + parts - 1) / parts))[0]
+        return observe(
+            [tensor], channelAxes: [channelAxis], isa: isa, threads: threads, pieceBytes: max(1, (bytes + parts - 1) / parts))[0]
     }
 
     /// One unit of work: a piece of one tensor, folded into its own accumulators.
@@ -87,14 +90,18 @@ public enum RangeKernel {
             guard count > 0, let base = tensor.bytes.baseAddress else { continue }
             let parts = Swift.max(1, Swift.min(count, (count * size + pieceBytes - 1) / Swift.max(1, pieceBytes)))
             var pieces = parts > 1 ? split(outer: shape.outer, channels: shape.channels, inner: shape.inner, into: parts) : []
-            if pieces.isEmpty { pieces = [Piece(outer: 0..<(shape.channels == 1 ? count : shape.outer), channels: 0..<shape.channels)] }
+            if pieces.isEmpty {
+                pieces = [Piece(outer: 0..<(shape.channels == 1 ? count : shape.outer), channels: 0..<shape.channels)]
+            }
             for piece in pieces {
                 var contiguous: UnsafeRawBufferPointer? = nil
                 if shape.channels == 1 {
-                    contiguous = UnsafeRawBufferPointer(start: base + piece.outer.lowerBound * size, count: piece.outer.count * size)
+                    contiguous = UnsafeRawBufferPointer(
+                        start: base + piece.outer.lowerBound * size, count: piece.outer.count * size)
                 } else if piece.channels.count == shape.channels {
                     let row = shape.channels * shape.inner * size
-                    contiguous = UnsafeRawBufferPointer(start: base + piece.outer.lowerBound * row, count: piece.outer.count * row)
+                    contiguous = UnsafeRawBufferPointer(
+                        start: base + piece.outer.lowerBound * row, count: piece.outer.count * row)
                 } else {
                     scattered[i] = true
                 }
@@ -127,10 +134,12 @@ public enum RangeKernel {
                 let piece = item.piece
                 if channels == 1 {
                     // Per tensor: `outer` counts elements.
-                    pcount[w] = ck_observe(isa, dtype, swap, base + piece.outer.lowerBound * size, piece.outer.count, 1, 1, kmin, kmax)
+                    pcount[w] = ck_observe(
+                        isa, dtype, swap, base + piece.outer.lowerBound * size, piece.outer.count, 1, 1, kmin, kmax)
                 } else if piece.channels.count == channels {
                     pcount[w] = ck_observe(
-                        isa, dtype, swap, base + piece.outer.lowerBound * channels * inner * size, piece.outer.count, channels, inner,
+                        isa, dtype, swap, base + piece.outer.lowerBound * channels * inner * size, piece.outer.count, channels,
+                        inner,
                         kmin, kmax)
                 } else {
                     var bad: Int64 = 0
@@ -187,17 +196,17 @@ public enum RangeKernel {
             // Per tensor: any cut of the contiguous elements will do; `outer * inner` is the count.
             let n = outer * inner
             return stride(from: 0, to: parts, by: 1).map { i in
-                Piece(outer: n * i / parts ..< n * (i + 1) / parts, channels: 0..<1)
+                Piece(outer: n * i / parts..<n * (i + 1) / parts, channels: 0..<1)
             }.filter { !$0.outer.isEmpty }
         }
         if outer >= parts {
             return stride(from: 0, to: parts, by: 1).map { i in
-                Piece(outer: outer * i / parts ..< outer * (i + 1) / parts, channels: 0..<channels)
+                Piece(outer: outer * i / parts..<outer * (i + 1) / parts, channels: 0..<channels)
             }.filter { !$0.outer.isEmpty }
         }
         guard channels >= parts else { return [] }
         return stride(from: 0, to: parts, by: 1).map { i in
-            Piece(outer: 0..<outer, channels: channels * i / parts ..< channels * (i + 1) / parts)
+            Piece(outer: 0..<outer, channels: channels * i / parts..<channels * (i + 1) / parts)
         }.filter { !$0.channels.isEmpty }
     }
 }

@@ -84,7 +84,9 @@ public final class BatchReader {
     }
 
     /// Hashing releases the pages behind it: the observers fault them in again, a window at a time.
-    private func batch(_ path: String, _ file: MappedFile, _ tensors: [TensorData], _ hashAlgorithm: ContentHashAlgorithm) -> Batch {
+    private func batch(
+        _ path: String, _ file: MappedFile, _ tensors: [TensorData], _ hashAlgorithm: ContentHashAlgorithm
+    ) -> Batch {
         let hasher = ContentHasher(hashAlgorithm)
         file.feed(hasher)
         return Batch(source: path, contentHash: hasher.finalize(), byteCount: file.bytes.count, tensors: tensors)

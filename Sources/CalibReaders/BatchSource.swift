@@ -105,7 +105,9 @@ enum BatchSource {
     }
 
     private enum Kind {
-        case file, directory(DirectoryID), other
+        case file
+        case directory(DirectoryID)
+        case other
     }
 
     /// What `path` is, following symbolic links; nil when it does not exist.

@@ -129,7 +129,10 @@ struct NpyHeader {
             var items: [(key: Literal?, value: Literal)] = []
             while true {
                 skipWhitespace()
-                if current == closing { position += 1; return items }
+                if current == closing {
+                    position += 1
+                    return items
+                }
                 var key: Literal?
                 if keyed {
                     key = try value(depth: depth + 1)

@@ -42,7 +42,8 @@ enum NpyParser {
         }
         let available = bytes.count - headerStart
         guard headerLength <= available else {
-            throw preambleFail("header length \(headerLength) runs past the end of the file (\(available) bytes follow): truncated")
+            throw preambleFail(
+                "header length \(headerLength) runs past the end of the file (\(available) bytes follow): truncated")
         }
         let dataStart = headerStart + headerLength
         let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[headerStart..<dataStart])
@@ -70,7 +71,8 @@ enum NpyParser {
         let dataAvailable = bytes.count - dataStart
         guard dataAvailable >= byteCount else {
             throw fail(
-                "truncated: shape \(shapeText) of '\(header.descr)' needs \(byteCount) data bytes but only \(dataAvailable) follow the header")
+                "truncated: shape \(shapeText) of '\(header.descr)' needs \(byteCount) data bytes but only \(dataAvailable) follow the header"
+            )
         }
         guard dataAvailable == byteCount else {
             throw fail("\(dataAvailable - byteCount) trailing bytes after the data of shape \(shapeText) of '\(header.descr)'")
@@ -85,9 +87,15 @@ enum NpyParser {
         var code = Substring(descr)
         var order = ByteOrder.native
         switch code.first {
-        case "<": order = .little; code = code.dropFirst()
-        case ">": order = .big; code = code.dropFirst()
-        case "|", "=": order = .native; code = code.dropFirst()
+        case "<":
+            order = .little
+            code = code.dropFirst()
+        case ">":
+            order = .big
+            code = code.dropFirst()
+        case "|", "=":
+            order = .native
+            code = code.dropFirst()
         default: break
         }
         let dtype: DType

@@ -253,7 +253,8 @@ enum NpzArchive {
             if status == Z_OK { continue }
             // Z_BUF_ERROR: no progress is possible, and the output has room, so the input ran out.
             if status == Z_BUF_ERROR {
-                throw fail("deflate data ends early (inflated \(stream.total_out) of \(expectedSize) bytes): truncated or corrupt")
+                throw fail(
+                    "deflate data ends early (inflated \(stream.total_out) of \(expectedSize) bytes): truncated or corrupt")
             }
             let detail = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
             throw fail("deflate data is corrupt: \(detail)")

@@ -50,13 +50,15 @@ final class SafetensorsFrameStream {
             while filled < end {
                 let want = Swift.min(end - filled, Swift.max(4 << 20, filled))
                 frame.resize(to: filled + want)
-                let n = try readFully(into: UnsafeMutableRawBufferPointer(rebasing: frame.pointer[filled..<(filled + want)]), source: source)
+                let n = try readFully(
+                    into: UnsafeMutableRawBufferPointer(rebasing: frame.pointer[filled..<(filled + want)]), source: source)
                 filled += n
                 if n < want { break }
             }
             // No byte at all before a frame is the stream's normal end, which the caller sees as filled == 0.
             guard filled == end || filled == 0 else {
-                throw InputError(file: source, "stream ends mid-frame: \(filled - start) of the \(end - start) \(what) bytes arrived")
+                throw InputError(
+                    file: source, "stream ends mid-frame: \(filled - start) of the \(end - start) \(what) bytes arrived")
             }
         }
 
@@ -65,7 +67,8 @@ final class SafetensorsFrameStream {
         let headerLength = try SafetensorsParser.headerLength(prefix: UnsafeRawBufferPointer(frame.bytes), file: source)
         let dataStart = prefixLength + headerLength
         try fill(upTo: dataStart, "header")
-        let entries = try SafetensorsParser.entries(header: UnsafeRawBufferPointer(rebasing: frame.bytes[prefixLength..<dataStart]), file: source)
+        let entries = try SafetensorsParser.entries(
+            header: UnsafeRawBufferPointer(rebasing: frame.bytes[prefixLength..<dataStart]), file: source)
 
         let dataSize = SafetensorsParser.dataSize(of: entries)
         let frameSize = dataStart + dataSize

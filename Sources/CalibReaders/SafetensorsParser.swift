@@ -1,6 +1,6 @@
-import Foundation
 import CalibModel
 import CalibSupport
+import Foundation
 
 /// Reads the safetensors layout: an 8-byte little-endian header length N, N bytes of JSON header,
 /// then the raw little-endian C-order data, with each tensor's `data_offsets` relative to the end
@@ -86,7 +86,8 @@ enum SafetensorsParser {
         for (previous, next) in zip(byOffset, byOffset.dropFirst()) where next.begin < previous.end {
             throw InputError(
                 file: file, tensor: next.name,
-                "data_offsets [\(next.begin), \(next.end)] overlap tensor '\(previous.name)' [\(previous.begin), \(previous.end)]")
+                "data_offsets [\(next.begin), \(next.end)] overlap tensor '\(previous.name)' [\(previous.begin), \(previous.end)]"
+            )
         }
         return entries
     }
@@ -98,7 +99,8 @@ enum SafetensorsParser {
         for entry in entries where entry.end > data.count {
             throw InputError(
                 file: file, tensor: entry.name,
-                "data_offsets [\(entry.begin), \(entry.end)] lie outside the data area (\(data.count) bytes after the header): truncated or corrupt")
+                "data_offsets [\(entry.begin), \(entry.end)] lie outside the data area (\(data.count) bytes after the header): truncated or corrupt"
+            )
         }
         let used = dataSize(of: entries)
         guard used == data.count else {
@@ -161,7 +163,8 @@ enum SafetensorsParser {
         }
         guard end - begin == Int64(byteCount) else {
             throw fail(
-                "data_offsets [\(begin), \(end)] hold \(end - begin) bytes but shape \(shapeValue.literal) of \(dtype.rawValue) needs \(byteCount)")
+                "data_offsets [\(begin), \(end)] hold \(end - begin) bytes but shape \(shapeValue.literal) of \(dtype.rawValue) needs \(byteCount)"
+            )
         }
         return Entry(name: name, dtype: dtype, shape: shape, begin: Int(begin), end: Int(end))
     }

@@ -1,6 +1,6 @@
-import Foundation
 import CalibModel
 import CalibSupport
+import Foundation
 
 /// Per-channel arrays are stored as little-endian BLOBs: 4 bytes a channel for float32, 8 for
 /// offsets. Compact, exact, and readable with `sqlite3` through hex() if need be.
@@ -8,7 +8,9 @@ enum ArrayCoding {
     static func encode(_ values: [Float]) -> Data {
         var data = Data(count: values.count * 4)
         data.withUnsafeMutableBytes { raw in
-            for (i, v) in values.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self) }
+            for (i, v) in values.enumerated() {
+                raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self)
+            }
         }
         return data
     }
@@ -32,11 +34,15 @@ enum ArrayCoding {
     /// Element by element into an uninitialised array: a large session holds tens of millions of
     /// values, and this is about 1 ns an element faster than a `map` over indices.
     @inline(__always)
-    private static func decode<Stored: FixedWidthInteger, Value>(_ data: Data, as: Stored.Type, _ convert: (Stored) -> Value) -> [Value] {
+    private static func decode<Stored: FixedWidthInteger, Value>(
+        _ data: Data, as: Stored.Type, _ convert: (Stored) -> Value
+    ) -> [Value] {
         data.withUnsafeBytes { raw in
             let n = raw.count / MemoryLayout<Stored>.size
             return [Value](unsafeUninitializedCapacity: n) { out, count in
-                for i in 0..<n { out[i] = convert(raw.loadUnaligned(fromByteOffset: i &* MemoryLayout<Stored>.size, as: Stored.self)) }
+                for i in 0..<n {
+                    out[i] = convert(raw.loadUnaligned(fromByteOffset: i &* MemoryLayout<Stored>.size, as: Stored.self))
+                }
                 count = n
             }
         }

@@ -1,7 +1,7 @@
-import Foundation
-import GRDB
 import CalibModel
 import CalibSupport
+import Foundation
+import GRDB
 
 /// What a commit stored.
 public struct CommittedBatches: Sendable {

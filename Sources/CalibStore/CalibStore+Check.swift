@@ -1,6 +1,6 @@
-import GRDB
 import CalibModel
 import CalibSupport
+import GRDB
 
 /// One inconsistency found by `calib check`.
 public struct CheckFinding: Sendable, Equatable, CustomStringConvertible {
@@ -21,11 +21,16 @@ extension CalibStore {
             func add(_ session: String?, _ message: String) { findings.append(CheckFinding(session: session, message: message)) }
             for row in try String.fetchAll(db, sql: "PRAGMA integrity_check") where row != "ok" { add(nil, "integrity: \(row)") }
             for row in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check") {
-                add(nil, "foreign key: row \(row[1] as Int64? ?? -1) of \(row[0] as String? ?? "?") points to a missing \(row[2] as String? ?? "?")")
+                add(
+                    nil,
+                    "foreign key: row \(row[1] as Int64? ?? -1) of \(row[0] as String? ?? "?") points to a missing \(row[2] as String? ?? "?")"
+                )
             }
             let applied = try db.tableExists("grdb_migrations") ? try Schema.migrator.appliedIdentifiers(db) : []
             let unknown = applied.subtracting(Schema.migrationNames)
-            if !unknown.isEmpty { add(nil, "schema has migrations this calib does not know: \(unknown.sorted().joined(separator: ", "))") }
+            if !unknown.isEmpty {
+                add(nil, "schema has migrations this calib does not know: \(unknown.sorted().joined(separator: ", "))")
+            }
             // Migrations apply in order, each in a transaction: a prefix is a consistent older schema
             // (e.g. a process killed while creating the file), upgraded by the next `calib run`.
             let prefix = Array(Schema.migrationNames.prefix(applied.count))
@@ -41,13 +46,21 @@ extension CalibStore {
                 let digits = algorithm == ContentHashAlgorithm.sha256.rawValue ? 64 : 32
                 let badHashes = try Int.fetchAll(
                     db,
-                    sql: "SELECT seq FROM batches WHERE session_id = ? AND (length(content_hash) <> ? OR content_hash GLOB '*[^0-9a-f]*') ORDER BY seq",
+                    sql:
+                        "SELECT seq FROM batches WHERE session_id = ? AND (length(content_hash) <> ? OR content_hash GLOB '*[^0-9a-f]*') ORDER BY seq",
                     arguments: [id, digits])
                 if let first = badHashes.first {
-                    add(name, "\(badHashes.count) batch\(badHashes.count == 1 ? "" : "es") (first: \(first)) without a \(algorithm) content hash")
+                    add(
+                        name,
+                        "\(badHashes.count) batch\(badHashes.count == 1 ? "" : "es") (first: \(first)) without a \(algorithm) content hash"
+                    )
                 }
-                let batchTensors = try Int.fetchOne(db, sql: "SELECT coalesce(sum(tensors), 0) FROM batches WHERE session_id = ?", arguments: [id]) ?? 0
-                let batchElements = try Int.fetchOne(db, sql: "SELECT coalesce(sum(elements), 0) FROM batches WHERE session_id = ?", arguments: [id]) ?? 0
+                let batchTensors =
+                    try Int.fetchOne(
+                        db, sql: "SELECT coalesce(sum(tensors), 0) FROM batches WHERE session_id = ?", arguments: [id]) ?? 0
+                let batchElements =
+                    try Int.fetchOne(
+                        db, sql: "SELECT coalesce(sum(elements), 0) FROM batches WHERE session_id = ?", arguments: [id]) ?? 0
                 let stats = try Row.fetchOne(
                     db,
                     sql: """
@@ -61,16 +74,20 @@ extension CalibStore {
                     if stats["e"] as Int != batchElements {
                         add(name, "statistics count \(stats["e"] as Int) elements but the batches hold \(batchElements)")
                     }
-                    if let m = stats["m"] as Int?, m > seqs.count { add(name, "a tensor counts \(m) batches, the session has \(seqs.count)") }
+                    if let m = stats["m"] as Int?, m > seqs.count {
+                        add(name, "a tensor counts \(m) batches, the session has \(seqs.count)")
+                    }
                     for t in try String.fetchAll(
-                        db, sql: "SELECT name FROM tensors WHERE session_id = ? AND id NOT IN (SELECT tensor_id FROM statistics)", arguments: [id])
+                        db, sql: "SELECT name FROM tensors WHERE session_id = ? AND id NOT IN (SELECT tensor_id FROM statistics)",
+                        arguments: [id])
                     {
                         add(name, "tensor '\(t)' has no statistics")
                     }
                 }
                 for t in try String.fetchAll(
                     db,
-                    sql: "SELECT name FROM tensors WHERE session_id = ? AND id NOT IN (SELECT tensor_id FROM encodings WHERE label = 'default')",
+                    sql:
+                        "SELECT name FROM tensors WHERE session_id = ? AND id NOT IN (SELECT tensor_id FROM encodings WHERE label = 'default')",
                     arguments: [id])
                 {
                     add(name, "tensor '\(t)' has no encoding")

@@ -1,14 +1,17 @@
-import Foundation
-import GRDB
 import CalibModel
 import CalibSupport
+import Foundation
+import GRDB
 
 extension CalibStore {
     /// Creates an encodings-only session from another tool's file, in one transaction. Entries that
     /// carry ranges (ONNX Runtime tables) also get statistics, so they can be re-derived.
     @discardableResult
-    public func importTable(_ table: EncodingTable, session name: String, source: String, notes: String? = nil) throws -> Session {
-        guard !table.entries.isEmpty else { throw StoreError.incompatible(session: name, tensor: nil, "the file holds no encodings") }
+    public func importTable(_ table: EncodingTable, session name: String, source: String, notes: String? = nil) throws -> Session
+    {
+        guard !table.entries.isEmpty else {
+            throw StoreError.incompatible(session: name, tensor: nil, "the file holds no encodings")
+        }
         return try write { db in
             if try Self.fetchSession(db, name: name) != nil { throw StoreError.sessionExists(name) }
             let first = table.entries[0].encoding.scheme
@@ -31,12 +34,14 @@ extension CalibStore {
                 }
                 let e = entry.encoding
                 let record = TensorRecord(
-                    id: 0, name: entry.name, role: entry.role, dtype: .float32, shape: e.channelAxis == nil ? [] : [e.channelCount],
+                    id: 0, name: entry.name, role: entry.role, dtype: .float32,
+                    shape: e.channelAxis == nil ? [] : [e.channelCount],
                     channelAxis: e.channelAxis, channels: e.channelCount)
                 let id = try Self.saveTensor(db, session: session.id, record, isNew: true)
                 if let lo = entry.observedMin, let hi = entry.observedMax {
                     let stats = TensorStats(
-                        observer: ObserverConfig(channelAxis: e.channelAxis), min: lo, max: hi, batches: 0, elements: 0, nonfinite: 0)
+                        observer: ObserverConfig(channelAxis: e.channelAxis), min: lo, max: hi, batches: 0, elements: 0,
+                        nonfinite: 0)
                     try Self.saveStats(db, tensor: id, stats)
                 }
                 try Self.saveEncoding(db, tensor: id, e)

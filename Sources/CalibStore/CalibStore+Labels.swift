@@ -1,7 +1,7 @@
-import Foundation
-import GRDB
 import CalibModel
 import CalibSupport
+import Foundation
+import GRDB
 
 extension CalibStore {
     /// Stores `reports`' encodings under `label` (replacing a set of that name), in one transaction.

@@ -1,19 +1,21 @@
-import Foundation
-import GRDB
 import CalibModel
 import CalibSupport
+import Foundation
+import GRDB
 
 extension CalibStore {
     /// All sessions with their counts, oldest first.
     public func sessions() throws -> [SessionSummary] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT s.*,
-                    (SELECT count(*) FROM batches b WHERE b.session_id = s.id) AS n_batches,
-                    (SELECT count(*) FROM tensors t WHERE t.session_id = s.id) AS n_tensors,
-                    (SELECT coalesce(sum(elements), 0) FROM batches b WHERE b.session_id = s.id) AS n_elements
-                FROM sessions s ORDER BY s.created_at, s.id
-                """
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.*,
+                        (SELECT count(*) FROM batches b WHERE b.session_id = s.id) AS n_batches,
+                        (SELECT count(*) FROM tensors t WHERE t.session_id = s.id) AS n_tensors,
+                        (SELECT coalesce(sum(elements), 0) FROM batches b WHERE b.session_id = s.id) AS n_elements
+                    FROM sessions s ORDER BY s.created_at, s.id
+                    """
             ).map { row in
                 SessionSummary(
                     session: try Self.session(row), batches: row["n_batches"], tensors: row["n_tensors"],
@@ -107,7 +109,8 @@ extension CalibStore {
         return Session(
             id: row["id"], name: row["name"], createdAt: row["created_at"], updatedAt: row["updated_at"],
             status: Session.Status(rawValue: row["status"]) ?? .interrupted,
-            observer: ObserverConfig(kind: stats.observer, averagingConstant: stats.averagingConstant, channelAxis: stats.perChannelAxis),
+            observer: ObserverConfig(
+                kind: stats.observer, averagingConstant: stats.averagingConstant, channelAxis: stats.perChannelAxis),
             tensorFilter: stats.tensors,
             scheme: try JSONDecoder().decode(QuantScheme.self, from: Data((row["encoding_config"] as String).utf8)),
             toolVersion: row["tool_version"], model: row["model"], dataset: row["dataset"], notes: row["notes"],

@@ -1,7 +1,7 @@
-import Foundation
-import GRDB
 import CalibModel
 import CalibSupport
+import Foundation
+import GRDB
 
 extension CalibStore {
     /// Tensors of a session with their statistics (if any) and their encodings under `label`, in the
@@ -29,7 +29,9 @@ extension CalibStore {
 
     /// Rows are read through a cursor by column index, and BLOBs decoded where SQLite holds them
     /// (`withUnsafeData`): `Row.fetchAll` would copy every row, BLOBs included, before decoding.
-    static func fetchTensors(_ db: Database, session id: Int64, name: String? = nil) throws -> [(tensor: TensorRecord, stats: TensorStats?)] {
+    static func fetchTensors(
+        _ db: Database, session id: Int64, name: String? = nil
+    ) throws -> [(tensor: TensorRecord, stats: TensorStats?)] {
         let rows = try Row.fetchCursor(
             db,
             sql: """
@@ -82,7 +84,9 @@ extension CalibStore {
         if text.hasPrefix("["), text.hasSuffix("]") {
             let inner = text.dropFirst().dropLast()
             if inner.allSatisfy({ $0 == " " }) { return [] }
-            let dims = inner.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let dims = inner.split(separator: ",", omittingEmptySubsequences: false).map {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            }
             if dims.allSatisfy({ $0 != nil }) { return dims.map { $0! } }
         }
         return try JSONDecoder().decode([Int].self, from: Data(text.utf8))
@@ -126,7 +130,8 @@ extension CalibStore {
             ])
     }
 
-    static func fetchEncodings(_ db: Database, session id: Int64, label: String, tensor: Int64? = nil) throws -> [Int64: Encoding] {
+    static func fetchEncodings(_ db: Database, session id: Int64, label: String, tensor: Int64? = nil) throws -> [Int64: Encoding]
+    {
         var result: [Int64: Encoding] = [:]
         let rows = try Row.fetchCursor(
             db,

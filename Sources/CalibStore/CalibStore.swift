@@ -1,7 +1,7 @@
-import Foundation
-import GRDB
 import CalibModel
 import CalibSupport
+import Foundation
+import GRDB
 
 /// The calibration store: one SQLite database (WAL mode) holding any number of sessions.
 ///

@@ -1,6 +1,5 @@
 import CalibModel
 import CalibSupport
-
 import Foundation
 
 #if canImport(Glibc)

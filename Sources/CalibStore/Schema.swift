@@ -1,8 +1,8 @@
 import CalibMigrations
-import Foundation
-import GRDB
 import CalibModel
 import CalibSupport
+import Foundation
+import GRDB
 
 /// Applies `migrations/*.sql` (embedded at build time) in order, each in its own transaction, and
 /// records each one's SHA-256 so an edited migration is detected.
@@ -19,10 +19,11 @@ enum Schema {
         for (index, migration) in embeddedMigrations.enumerated() {
             migrator.registerMigration(migration.name) { db in
                 try db.execute(sql: migration.sql)
-                try db.execute(sql: """
-                    CREATE TABLE IF NOT EXISTS calib_migrations (
-                        name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE IF NOT EXISTS calib_migrations (
+                            name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)
+                        """)
                 try db.execute(
                     sql: "INSERT INTO calib_migrations (name, checksum, applied_at) VALUES (?, ?, ?)",
                     arguments: [migration.name, checksum(migration.sql), Timestamp.now()])

@@ -107,7 +107,10 @@ public struct FlatBufferBuilder {
             for elem in vtable.reversed() {
                 var off = 0
                 if elem == 0 {
-                    if trim { trailing += 1; continue }
+                    if trim {
+                        trailing += 1
+                        continue
+                    }
                 } else {
                     off = objectOffset - elem
                     trim = false
@@ -174,7 +177,9 @@ public struct FlatBufferReader {
     public func field(_ index: Int, ofTable table: Int, _ what: String) throws -> Int? {
         let vtable = table - Int(try read(Int32.self, at: table, "vtable offset of \(what)"))
         let vtableSize = Int(try read(UInt16.self, at: vtable, "vtable of \(what)"))
-        guard vtableSize >= 4, vtableSize % 2 == 0 else { throw fail("vtable of \(what) at byte \(vtable) has size \(vtableSize)") }
+        guard vtableSize >= 4, vtableSize % 2 == 0 else {
+            throw fail("vtable of \(what) at byte \(vtable) has size \(vtableSize)")
+        }
         let objectSize = Int(try read(UInt16.self, at: vtable + 2, "vtable of \(what)"))
         let entry = 4 + 2 * index
         guard entry < vtableSize else { return nil }

@@ -186,7 +186,8 @@ public struct FloatFormatter: @unchecked Sendable {
     @inline(__always)
     public func eightDigits(_ n: UInt32) -> UInt64 {
         let high = n / 10_000
-        return UInt64(fourDigits[Int(truncatingIfNeeded: high)]) | UInt64(fourDigits[Int(truncatingIfNeeded: n &- high &* 10_000)]) << 32
+        return UInt64(fourDigits[Int(truncatingIfNeeded: high)]) | UInt64(
+            fourDigits[Int(truncatingIfNeeded: n &- high &* 10_000)]) << 32
     }
 
     /// Eight bytes of text as the word a little-endian load gives.

@@ -95,11 +95,21 @@ private struct JSONParser {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "N") where allowNonFinite: try literal("NaN"); return .float(.nan)
-        case UInt8(ascii: "I") where allowNonFinite: try literal("Infinity"); return .float(.infinity)
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
+        case UInt8(ascii: "N") where allowNonFinite:
+            try literal("NaN")
+            return .float(.nan)
+        case UInt8(ascii: "I") where allowNonFinite:
+            try literal("Infinity")
+            return .float(.infinity)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         case let b: throw error("expected a value, found \(describe(b))")
         }
@@ -135,15 +145,23 @@ private struct JSONParser {
             let key = try string()
             skipWhitespace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else {
-                throw error(i < bytes.count ? "expected ':' after key, found \(describe(bytes[i]))" : "expected ':' after key, found end of input")
+                throw error(
+                    i < bytes.count
+                        ? "expected ':' after key, found \(describe(bytes[i]))" : "expected ':' after key, found end of input")
             }
             i += 1
             skipWhitespace()
             members.append((key, try value()))
             skipWhitespace()
             guard i < bytes.count else { throw error("unterminated object: expected ',' or '}', found end of input") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { i += 1; break }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                break
+            }
             throw error("expected ',' or '}' in object, found \(describe(bytes[i]))")
         }
         depth -= 1
@@ -165,8 +183,14 @@ private struct JSONParser {
             items.append(try value())
             skipWhitespace()
             guard i < bytes.count else { throw error("unterminated array: expected ',' or ']', found end of input") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "]") { i += 1; break }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "]") {
+                i += 1
+                break
+            }
             throw error("expected ',' or ']' in array, found \(describe(bytes[i]))")
         }
         depth -= 1
@@ -209,7 +233,9 @@ private struct JSONParser {
                         }
                         i += 2
                         let low = try hex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw error("high surrogate not followed by a low surrogate") }
+                        guard (0xDC00...0xDFFF).contains(low) else {
+                            throw error("high surrogate not followed by a low surrogate")
+                        }
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     } else if (0xDC00...0xDFFF).contains(code) {
                         throw error("unpaired low surrogate \\u\(String(code, radix: 16))")

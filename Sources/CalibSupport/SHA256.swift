@@ -232,8 +232,14 @@ public struct SHA256: Sendable {
             step(c, d, e, &f, g, h, a, &b, 0xbef9a3f7 &+ w14)
             step(b, c, d, &e, f, g, h, &a, 0xc67178f2 &+ w15)
 
-            h0 &+= a; h1 &+= b; h2 &+= c; h3 &+= d
-            h4 &+= e; h5 &+= f; h6 &+= g; h7 &+= h
+            h0 &+= a
+            h1 &+= b
+            h2 &+= c
+            h3 &+= d
+            h4 &+= e
+            h5 &+= f
+            h6 &+= g
+            h7 &+= h
             p += 64
         }
         state = (h0, h1, h2, h3, h4, h5, h6, h7)

@@ -20,11 +20,15 @@ extension Calib {
                 guard !failed else { return }
                 let schema = try store.appliedMigrations().count
                 guard schema == CalibStore.schemaVersion else {
-                    out.write("\(database.path): ok (schema \(schema) of \(CalibStore.schemaVersion); the next `calib run` upgrades it)\n")
+                    out.write(
+                        "\(database.path): ok (schema \(schema) of \(CalibStore.schemaVersion); the next `calib run` upgrades it)\n"
+                    )
                     return
                 }
                 let sessions = try store.sessions()
-                out.write("\(database.path): ok (\(sessions.count) sessions, \(sessions.reduce(0) { $0 + $1.batches }) batches, schema \(schema))\n")
+                out.write(
+                    "\(database.path): ok (\(sessions.count) sessions, \(sessions.reduce(0) { $0 + $1.batches }) batches, schema \(schema))\n"
+                )
             }
             if failed { throw ExitCode(1) }
         }

@@ -43,7 +43,8 @@ extension Calib {
                 let (storeA, sa) = try SessionRef(a, defaultDB: database.path).open()
                 let (storeB, sb) = try SessionRef(b, defaultDB: database.path).open()
                 let diff = SessionDiff(
-                    a: try storeA.reports(session: sa, label: label), b: try storeB.reports(session: sb, label: label), sort: sort)
+                    a: try storeA.reports(session: sa, label: label), b: try storeB.reports(session: sb, label: label), sort: sort
+                )
                 let report = DiffReport(diff: diff, a: a, b: b, failAbove: failAbove, limit: limit)
                 failed = report.failed
                 let out = Terminal.standardOutput

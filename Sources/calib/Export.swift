@@ -21,16 +21,21 @@ extension Calib {
         @Argument(help: "The session (NAME, or PATH.sqlite:NAME).")
         var session: String
 
-        @Option(help: ArgumentHelp("Output format: \(EncodingFormats.export.map(\.name).joined(separator: ", ")).", valueName: "format"))
+        @Option(
+            help: ArgumentHelp(
+                "Output format: \(EncodingFormats.export.map(\.name).joined(separator: ", ")).", valueName: "format"))
         var format = "json"
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("Write here (a directory for onnxruntime) instead of stdout.", valueName: "path"))
+        @Option(
+            name: .shortAndLong,
+            help: ArgumentHelp("Write here (a directory for onnxruntime) instead of stdout.", valueName: "path"))
         var output: String?
 
         @Option(help: ArgumentHelp("Export the encoding set stored under this label (see `calib derive`).", valueName: "label"))
         var label = "default"
 
-        @Option(name: .customLong("tensor"), help: ArgumentHelp("Only tensors matching this glob (repeatable).", valueName: "glob"))
+        @Option(
+            name: .customLong("tensor"), help: ArgumentHelp("Only tensors matching this glob (repeatable).", valueName: "glob"))
         var tensors: [String] = []
 
         @OptionGroup var encoding: EncodingOptions

@@ -13,7 +13,10 @@ extension Calib {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Option(help: "Format of FILE: aimet (any version), aimet-0.6.1, aimet-2.0.0, onnxruntime (calibration.json/.flatbuffers/.cache or their directory), tensorrt.")
+        @Option(
+            help:
+                "Format of FILE: aimet (any version), aimet-0.6.1, aimet-2.0.0, onnxruntime (calibration.json/.flatbuffers/.cache or their directory), tensorrt."
+        )
         var format: String
 
         @Argument(help: "The file to import.")

@@ -21,7 +21,8 @@ struct DatabaseOptions: ParsableArguments {
         let store = try CalibStore(path: path, readOnly: true)
         if store.isImmutable {
             Terminal.standardError.write(
-                "calib: note: \(path) is not writable here and has no -shm: opened read-only as an immutable file, without locking\n")
+                "calib: note: \(path) is not writable here and has no -shm: opened read-only as an immutable file, without locking\n"
+            )
         }
         return store
     }

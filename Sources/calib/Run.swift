@@ -22,7 +22,8 @@ extension Calib {
         @Option(help: "Observer: minmax (running min/max) or ema (moving average of batch min/max).")
         var observer: ObserverKind?
 
-        @Option(help: ArgumentHelp("Moving-average constant c (ema): state += c * (batch - state). Default 0.01.", valueName: "c"))
+        @Option(
+            help: ArgumentHelp("Moving-average constant c (ema): state += c * (batch - state). Default 0.01.", valueName: "c"))
         var averagingConstant: Float?
 
         @Option(
@@ -39,10 +40,15 @@ extension Calib {
 
         @OptionGroup var encoding: EncodingOptions
 
-        @Option(name: .customLong("tensor"), help: ArgumentHelp("Observe only tensors matching this glob (repeatable).", valueName: "glob"))
+        @Option(
+            name: .customLong("tensor"),
+            help: ArgumentHelp("Observe only tensors matching this glob (repeatable).", valueName: "glob"))
         var tensors: [String] = []
 
-        @Option(help: "Mark the tensors this run reads as activations (default) or params (weights: symmetric, signed, per-channel axis 0 unless told otherwise).")
+        @Option(
+            help:
+                "Mark the tensors this run reads as activations (default) or params (weights: symmetric, signed, per-channel axis 0 unless told otherwise)."
+        )
         var role: TensorRole?
 
         @Option(help: ArgumentHelp("JSON file mapping tensor-name globs to settings (see README).", valueName: "file"))
@@ -81,15 +87,19 @@ extension Calib {
                         progress.update(batch)
                     case .skippedDuplicate(let source, let existing, let unobserved):
                         progress.clear()
-                        err.write(err.warn("skipped \(source): same content as batch #\(existing.seq) (\(existing.source))") + "\n")
+                        err.write(
+                            err.warn("skipped \(source): same content as batch #\(existing.seq) (\(existing.source))") + "\n")
                         if !unobserved.isEmpty {
-                            err.write(err.warn(
-                                "  it holds tensors this session never observed (\(unobserved.joined(separator: ", "))); "
-                                    + "a stored batch is not read again: calibrate them into a new session") + "\n")
+                            err.write(
+                                err.warn(
+                                    "  it holds tensors this session never observed (\(unobserved.joined(separator: ", "))); "
+                                        + "a stored batch is not read again: calibrate them into a new session") + "\n")
                         }
                     case .rederived(let names):
                         progress.clear()
-                        err.write("re-derived the encodings of \(names.count) tensor\(names.count == 1 ? "" : "s") with this run's settings\n")
+                        err.write(
+                            "re-derived the encodings of \(names.count) tensor\(names.count == 1 ? "" : "s") with this run's settings\n"
+                        )
                     }
                 }
                 progress.clear()

@@ -15,7 +15,8 @@ extension Calib {
         @Argument(help: "The session (NAME, or PATH.sqlite:NAME).")
         var session: String
 
-        @Option(name: .customLong("tensor"), help: ArgumentHelp("Only tensors matching this glob (repeatable).", valueName: "glob"))
+        @Option(
+            name: .customLong("tensor"), help: ArgumentHelp("Only tensors matching this glob (repeatable).", valueName: "glob"))
         var tensors: [String] = []
 
         @Option(help: ArgumentHelp("Show the encoding set stored under this label (see `calib derive`).", valueName: "label"))
@@ -29,9 +30,11 @@ extension Calib {
         func run() throws {
             try reportingErrors {
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
-                let reports = try Derivation.rederive(try store.reports(session: s, label: label, tensors: tensors), override: encoding.override)
+                let reports = try Derivation.rederive(
+                    try store.reports(session: s, label: label, tensors: tensors), override: encoding.override)
                 let report = SessionReport(
-                    session: s, batches: try store.batchCount(session: s.id), label: label, reports: reports, filtered: !tensors.isEmpty)
+                    session: s, batches: try store.batchCount(session: s.id), label: label, reports: reports,
+                    filtered: !tensors.isEmpty)
                 let out = Terminal.standardOutput
                 if json {
                     out.write(report.json.rendered() + "\n")

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -26,12 +27,18 @@ import Testing
         #expect(!show.stdout.contains("\u{1B}["), "no colour codes when stdout is not a terminal")
         let lines = show.stdout.split(separator: "\n")
         #expect(lines[0] == "session minilm  ready, 4 batches")
-        #expect(lines.contains { $0.hasPrefix("embeddings.output ") && $0.contains("4x16x384") && $0.contains("aimet 8-bit asym unsigned") })
+        #expect(
+            lines.contains {
+                $0.hasPrefix("embeddings.output ") && $0.contains("4x16x384") && $0.contains("aimet 8-bit asym unsigned")
+            })
         #expect(lines.filter { $0.hasPrefix("encoder.layer.") }.count == 14)
         let json = try CLI.run(["show", "--db", db, "minilm", "--tensor", "encoder.layer.0.*", "--json"])
         let doc = try #require(json.json as? [String: Any])
         let encodings = try #require(doc["encodings"] as? [String: [String: Any]])
-        #expect(encodings.keys.sorted() == ["encoder.layer.0.attention.output", "encoder.layer.0.intermediate.gelu", "encoder.layer.0.output"])
+        #expect(
+            encodings.keys.sorted() == [
+                "encoder.layer.0.attention.output", "encoder.layer.0.intermediate.gelu", "encoder.layer.0.output",
+            ])
         #expect(encodings["encoder.layer.0.output"]?["batches"] as? Int == 4)
         #expect(encodings["encoder.layer.0.output"]?["elements"] as? Int == 4 * 4 * 16 * 384)
         #expect((doc["details"] as? [String: Any])?["model"] as? String == "all-MiniLM-L6-v2")
@@ -46,7 +53,9 @@ import Testing
     @Test func perChannelLastAxis() throws {
         let dir = TemporaryDirectory()
         let db = dir.path("pc.sqlite")
-        let run = try CLI.run(["run", "--db", db, "--session", "pc", "--per-channel-axis", "-1", "--tensor", "encoder.layer.2.output", Self.sample])
+        let run = try CLI.run([
+            "run", "--db", db, "--session", "pc", "--per-channel-axis", "-1", "--tensor", "encoder.layer.2.output", Self.sample,
+        ])
         #expect(run.status == 0, "\(run.stderr)")
         let doc = try #require(try CLI.run(["export", "--db", db, "pc", "--format", "json"]).json as? [String: Any])
         let e = try #require((doc["encodings"] as? [String: [String: Any]])?["encoder.layer.2.output"])
@@ -55,9 +64,11 @@ import Testing
         let mins = GoldenCase.floats(e["observed_min"]!)
         #expect(maxes.count == 384)
         // The per-channel ranges together give the per-tensor range.
-        let perTensor = try #require(try CLI.run(["run", "--db", db, "--session", "pt", "--tensor", "encoder.layer.2.output", Self.sample]).status == 0)
+        let perTensor = try #require(
+            try CLI.run(["run", "--db", db, "--session", "pt", "--tensor", "encoder.layer.2.output", Self.sample]).status == 0)
         _ = perTensor
-        let pt = try #require((try CLI.run(["export", "--db", db, "pt"]).json as? [String: Any])?["encodings"] as? [String: [String: Any]])
+        let pt = try #require(
+            (try CLI.run(["export", "--db", db, "pt"]).json as? [String: Any])?["encodings"] as? [String: [String: Any]])
         #expect(GoldenCase.floats(pt["encoder.layer.2.output"]!["observed_max"]!) == [maxes.max()!])
         #expect(GoldenCase.floats(pt["encoder.layer.2.output"]!["observed_min"]!) == [mins.min()!])
     }
@@ -72,8 +83,10 @@ import Testing
         let piped = try CLI.run(["run", "--db", db, "--session", "piped", "--symmetric", "-"], stdin: stream)
         #expect(piped.status == 0, "\(piped.stderr)")
         #expect(try CLI.run(["run", "--db", db, "--session", "files", "--symmetric", batches]).status == 0)
-        let a = try #require((try CLI.run(["export", "--db", db, "piped"]).json as? [String: Any])?["encodings"] as? NSDictionary)
-        let b = try #require((try CLI.run(["export", "--db", db, "files"]).json as? [String: Any])?["encodings"] as? NSDictionary)
+        let a = try #require(
+            (try CLI.run(["export", "--db", db, "piped"]).json as? [String: Any])?["encodings"] as? NSDictionary)
+        let b = try #require(
+            (try CLI.run(["export", "--db", db, "files"]).json as? [String: Any])?["encodings"] as? NSDictionary)
         #expect(a == b && a.count == 2)
         // A stream cut mid-frame is an error naming the frame; the frames before it stay committed.
         let cut = try CLI.run(["run", "--db", db, "--session", "cut", "-"], stdin: stream.prefix(stream.count - 7))
@@ -87,10 +100,13 @@ import Testing
     @Test func nonFiniteValuesAreCountedAndLeftOutOfRanges() throws {
         let dir = TemporaryDirectory()
         let file = dir.path("nf.safetensors")
-        try TensorFiles.safetensors([("act", [6], [1, .nan, -2, .infinity, -.infinity, 0.5])]).write(to: URL(fileURLWithPath: file))
+        try TensorFiles.safetensors([("act", [6], [1, .nan, -2, .infinity, -.infinity, 0.5])]).write(
+            to: URL(fileURLWithPath: file))
         let db = dir.path("nf.sqlite")
         #expect(try CLI.run(["run", "--db", db, "--session", "nf", file]).status == 0)
-        let e = try #require(((try CLI.run(["export", "--db", db, "nf"]).json as? [String: Any])?["encodings"] as? [String: [String: Any]])?["act"])
+        let e = try #require(
+            ((try CLI.run(["export", "--db", db, "nf"]).json as? [String: Any])?["encodings"] as? [String: [String: Any]])?["act"]
+        )
         #expect(e["observed_min"] as? Double == -2)
         #expect(e["observed_max"] as? Double == 1)
         #expect(e["nonfinite"] as? Int == 3)
@@ -107,7 +123,8 @@ import Testing
         let batch = Fixtures.path("golden/cases/aimet_seed4x4_sym_signed_8/batches")
         let run = try CLI.run(["run", "--session", "m", "--symmetric", batch], environment: ["CALIB_DB": db], executable: copy)
         #expect(run.status == 0, "\(run.stderr)")
-        let doc = try #require(try CLI.run(["export", "m"], environment: ["CALIB_DB": db], executable: copy).json as? [String: Any])
+        let doc = try #require(
+            try CLI.run(["export", "m"], environment: ["CALIB_DB": db], executable: copy).json as? [String: Any])
         let e = try #require((doc["encodings"] as? [String: [String: Any]])?["act"])
         #expect(e["offset"] as? Int == 0)
         #expect(abs((e["scale"] as! Double) - 0.0165) < 1e-4)
@@ -116,8 +133,10 @@ import Testing
     @Test func helpAndVersion() throws {
         let help = try CLI.run(["run", "--help"])
         #expect(help.status == 0)
-        for flag in ["--session", "--observer", "--averaging-constant", "--per-channel-axis", "--bitwidth", "--symmetric", "--asymmetric",
-                     "--signed", "--unsigned", "--convention", "--reduce-range", "--tensor", "--model", "--dataset", "--note", "--db"] {
+        for flag in [
+            "--session", "--observer", "--averaging-constant", "--per-channel-axis", "--bitwidth", "--symmetric", "--asymmetric",
+            "--signed", "--unsigned", "--convention", "--reduce-range", "--tensor", "--model", "--dataset", "--note", "--db",
+        ] {
             #expect(help.stdout.contains(flag), "run --help mentions \(flag)")
         }
         let version = try CLI.run(["--version"])

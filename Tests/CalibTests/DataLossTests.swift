@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -138,7 +139,9 @@ import Testing
         let check = try CLI.run(asNobody + ["check", "--db", db], executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         // Writing is refused with SQLite's reason and the database named.
-        let run = try CLI.run(asNobody + ["run", "--db", db, "--session", "t", DataLossTests.batches], executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
+        let run = try CLI.run(
+            asNobody + ["run", "--db", db, "--session", "t", DataLossTests.batches],
+            executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
         #expect(run.status == 1 && run.stderr.contains(db), "\(run.stderr)")
     }
 }

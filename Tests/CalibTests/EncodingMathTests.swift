@@ -1,7 +1,8 @@
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -42,8 +43,11 @@ import Testing
     @Test func legacyOnlyChangesSymmetricOffsets() {
         for symmetric in [false, true] {
             for signed in [false, true] {
-                let a = EncodingMath.scaleOffset(min: -2.1152, max: 1.2377, scheme: QuantScheme(symmetric: symmetric, signed: signed))
-                let l = EncodingMath.scaleOffset(min: -2.1152, max: 1.2377, scheme: QuantScheme(convention: .aimetLegacy, symmetric: symmetric, signed: signed))
+                let a = EncodingMath.scaleOffset(
+                    min: -2.1152, max: 1.2377, scheme: QuantScheme(symmetric: symmetric, signed: signed))
+                let l = EncodingMath.scaleOffset(
+                    min: -2.1152, max: 1.2377, scheme: QuantScheme(convention: .aimetLegacy, symmetric: symmetric, signed: signed)
+                )
                 #expect(a.scale == l.scale)
                 #expect(l.offset == (symmetric ? 0 : a.offset))
             }
@@ -66,11 +70,13 @@ import Testing
         #expect(r.scale == Float(2) / Float(127))
         #expect(r.offset == -64)
         // symmetric quint8: zero point 128 and scale = amax / 127.5
-        let s = EncodingMath.scaleOffset(min: -3, max: 1, scheme: QuantScheme(convention: .pytorch, symmetric: true, signed: false))
+        let s = EncodingMath.scaleOffset(
+            min: -3, max: 1, scheme: QuantScheme(convention: .pytorch, symmetric: true, signed: false))
         #expect(s.scale == Float(3) / Float(127.5))
         #expect(s.offset == -128)
         // symmetric 4-bit unsigned: custom range, zp = (0 + 15) // 2 = 7
-        let s4 = EncodingMath.scaleOffset(min: -3, max: 1, scheme: QuantScheme(convention: .pytorch, bitwidth: 4, symmetric: true, signed: false))
+        let s4 = EncodingMath.scaleOffset(
+            min: -3, max: 1, scheme: QuantScheme(convention: .pytorch, bitwidth: 4, symmetric: true, signed: false))
         #expect(s4.offset == -7)
         // never observed: scale 1, zero point 0; all-zero: eps
         #expect(EncodingMath.scaleOffset(min: .infinity, max: -.infinity, scheme: affine) == (1, 0))
@@ -82,7 +88,8 @@ import Testing
         #expect(EncodingMath.scaleOffset(min: 0, max: 0, scheme: QuantScheme()).scale == ms)
         #expect(EncodingMath.scaleOffset(min: .infinity, max: -.infinity, scheme: QuantScheme()).scale == ms)
         // 32-bit: the minimum scale is 0.01 / (2^32 - 1) rounded to float32
-        #expect(EncodingMath.scaleOffset(min: 0, max: 0, scheme: QuantScheme(bitwidth: 32)).scale == Float(0.01 / 4_294_967_295.0))
+        #expect(
+            EncodingMath.scaleOffset(min: 0, max: 0, scheme: QuantScheme(bitwidth: 32)).scale == Float(0.01 / 4_294_967_295.0))
     }
 
     @Test func quantizeDequantizePerChannel() {
@@ -105,6 +112,8 @@ import Testing
         #expect(JSONValue.format(0x1p-23) == "1.1920928955078125e-07")
         #expect(JSONValue.format(3e38) == "3.0000000054977558e+38")
         #expect(JSONValue.format(.nan) == "null")
-        #expect(JSONValue.object([("a", .int(1)), ("b", .array([.float(0.5), .null]))]).rendered(indent: 0) == #"{"a":1,"b":[0.5,null]}"#)
+        #expect(
+            JSONValue.object([("a", .int(1)), ("b", .array([.float(0.5), .null]))]).rendered(indent: 0)
+                == #"{"a":1,"b":[0.5,null]}"#)
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -83,7 +84,9 @@ import Testing
         }
         #expect(JSONValue.format(.nan) == "null")
         #expect(JSONValue.format(-.infinity) == "null")
-        #expect(JSONValue.array([.float(.nan), .float(-.infinity), .float(.infinity)]).pythonJSON(indent: nil) == "[NaN, -Infinity, Infinity]")
+        #expect(
+            JSONValue.array([.float(.nan), .float(-.infinity), .float(.infinity)]).pythonJSON(indent: nil)
+                == "[NaN, -Infinity, Infinity]")
     }
 
     @Test func specialClasses() {
@@ -132,7 +135,10 @@ import Testing
     @Test func doubles() {
         var state: UInt64 = 0x1234_5678_9ABC_DEF1
         var failures: [String] = []
-        var values: [Double] = [.leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, 1e23, 0x1p53 - 1, 0x1p54, 1e16, 1e16 - 2, 0x1p53 + 2]
+        var values: [Double] = [
+            .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, 1e23, 0x1p53 - 1, 0x1p54, 1e16, 1e16 - 2,
+            0x1p53 + 2,
+        ]
         for _ in 0..<50_000 {
             state ^= state << 13
             state ^= state >> 7

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -42,18 +43,21 @@ import Testing
             convention: .aimet, bitwidth: try #require(config.member("bitwidth")?.intValue),
             symmetric: try Self.flag(config.member("symmetric")), signed: try Self.flag(config.member("signed")))
         let axis = config.member("per_channel_axis")?.intValue
-        func floats(_ v: JSONValue?) throws -> [Float] { try #require(v?.arrayValue).map { try Self.need($0.floatValue, "a float") } }
+        func floats(_ v: JSONValue?) throws -> [Float] {
+            try #require(v?.arrayValue).map { try Self.need($0.floatValue, "a float") }
+        }
         let tensors = try #require(doc.member("tensors"))
-        return EncodingTable(entries: try batchOrder(name).map { tensor in
-            let t = try Self.need(tensors.member(tensor), "tensor \(tensor)")
-            let encoding = Encoding(
-                scheme: scheme, channelAxis: axis, scale: try floats(t.member("scale")),
-                offset: try #require(t.member("offset")?.arrayValue).map { try Self.need($0.intValue, "an integer offset") },
-                min: try floats(t.member("min")), max: try floats(t.member("max")))
-            return EncodingTable.Entry(
-                name: tensor, role: .activation, encoding: encoding,
-                observedMin: try floats(t.member("observed_min")), observedMax: try floats(t.member("observed_max")))
-        })
+        return EncodingTable(
+            entries: try batchOrder(name).map { tensor in
+                let t = try Self.need(tensors.member(tensor), "tensor \(tensor)")
+                let encoding = Encoding(
+                    scheme: scheme, channelAxis: axis, scale: try floats(t.member("scale")),
+                    offset: try #require(t.member("offset")?.arrayValue).map { try Self.need($0.intValue, "an integer offset") },
+                    min: try floats(t.member("min")), max: try floats(t.member("max")))
+                return EncodingTable.Entry(
+                    name: tensor, role: .activation, encoding: encoding,
+                    observedMin: try floats(t.member("observed_min")), observedMax: try floats(t.member("observed_max")))
+            })
     }
 
     /// The value, or a thrown error naming what was missing from a fixture.
@@ -64,12 +68,16 @@ import Testing
 
     /// A JSON boolean, or a thrown error.
     static func flag(_ v: JSONValue?) throws -> Bool {
-        guard case .bool(let b)? = v else { throw FormatError(format: "fixture", "expected a boolean, found \(v?.kind ?? "nothing")") }
+        guard case .bool(let b)? = v else {
+            throw FormatError(format: "fixture", "expected a boolean, found \(v?.kind ?? "nothing")")
+        }
         return b
     }
 
     /// Asserts that `body` throws a `FormatError` whose message contains `fragment`.
-    static func rejects(_ what: String, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
+    static func rejects(
+        _ what: String, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any
+    ) {
         do {
             _ = try body()
             Issue.record("\(what): accepted", sourceLocation: sourceLocation)
@@ -93,7 +101,8 @@ import Testing
     /// The quantizer_args rule of make_aimet_expected.py, derived from a table.
     @Test func aimetQuantizerArgsFromTable() throws {
         let args = AimetQuantizerArgs(table: try Self.goldenTable("aimet_perchannel_sym_signed_8"))
-        #expect(args == AimetQuantizerArgs(activationBitwidth: 8, paramBitwidth: 8, isSymmetric: true, perChannelQuantization: true))
+        #expect(
+            args == AimetQuantizerArgs(activationBitwidth: 8, paramBitwidth: 8, isSymmetric: true, perChannelQuantization: true))
         let args16 = AimetQuantizerArgs(table: try Self.goldenTable("aimet_multibatch_asym_unsigned_16"))
         #expect(args16 == AimetQuantizerArgs(activationBitwidth: 16, isSymmetric: false, perChannelQuantization: false))
         #expect(AimetQuantizerArgs(table: EncodingTable(entries: [])).isSymmetric == false)
@@ -134,9 +143,11 @@ import Testing
             let bias = try #require(table.entries.first { $0.name == "conv.bias" })
             #expect(bias.role == .param)
             #expect(bias.encoding.scheme == QuantScheme(convention: .aimet, bitwidth: 32, symmetric: true, signed: true))
-            #expect(table.entries.map(\.name) == [
-                "conv.weight", "conv.bias", "input", "/relu/Relu_output_0", "fc.weight", "fc.bias", "output", "/Flatten_output_0",
-            ])
+            #expect(
+                table.entries.map(\.name) == [
+                    "conv.weight", "conv.bias", "input", "/relu/Relu_output_0", "fc.weight", "fc.bias", "output",
+                    "/Flatten_output_0",
+                ])
         } else {
             #expect(table.activations.map(\.name) == ["input", "/relu/Relu_output_0", "output", "/Flatten_output_0"])
             #expect(table.params.map(\.name) == ["conv.weight", "fc.weight"])
@@ -214,7 +225,8 @@ import Testing
             #expect(b.encoding.min == a.encoding.min)
             #expect(b.encoding.max == a.encoding.max)
             #expect(b.encoding.scheme.bitwidth == a.encoding.scheme.bitwidth)
-            #expect(b.encoding.channelAxis == (a.encoding.channelAxis == nil ? nil : version == .v2_0_0 ? a.encoding.channelAxis : 0))
+            #expect(
+                b.encoding.channelAxis == (a.encoding.channelAxis == nil ? nil : version == .v2_0_0 ? a.encoding.channelAxis : 0))
             if version != .v2_0_0 {
                 #expect(b.encoding.scheme.symmetric == a.encoding.scheme.symmetric)
                 #expect(b.role == .activation)
@@ -226,7 +238,8 @@ import Testing
     @Test func aimetV2SignedParamsAndUnsignedActivations() throws {
         let scheme = QuantScheme(convention: .aimet, bitwidth: 8, symmetric: false, signed: true)
         let act = Encoding(observedMin: [-1], observedMax: [3], scheme: scheme, channelAxis: nil)
-        let w = Encoding(observedMin: [-1, -2], observedMax: [1, 2], scheme: QuantScheme(bitwidth: 4, symmetric: true), channelAxis: 0)
+        let w = Encoding(
+            observedMin: [-1, -2], observedMax: [1, 2], scheme: QuantScheme(bitwidth: 4, symmetric: true), channelAxis: 0)
         let table = EncodingTable(entries: [
             .init(name: "x", role: .activation, encoding: act),
             .init(name: "lin.weight", role: .param, encoding: w),
@@ -257,7 +270,9 @@ import Testing
         Self.rejects("not an object", "must be a JSON object") { try parse("[]") }
         Self.rejects("no sections", "no activation_encodings") { try parse(#"{"version": "1.0.0"}"#) }
         Self.rejects("bad version", "unsupported version '3.0.0'") { try parse(#"{"version": "3.0.0", "encodings": []}"#) }
-        Self.rejects("section type", "activation_encodings must be an object or a list") { try parse(#"{"activation_encodings": 3}"#) }
+        Self.rejects("section type", "activation_encodings must be an object or a list") {
+            try parse(#"{"activation_encodings": 3}"#)
+        }
         Self.rejects("missing scale", "tensor 'x' (activation_encodings): missing scale") {
             try parse(#"{"activation_encodings": {"x": [{\#(entry), "offset": 0}]}}"#)
         }
@@ -286,7 +301,9 @@ import Testing
             try parse(#"{"activation_encodings": {"x": [{"bitwidth": 16, "dtype": "float"}]}}"#)
         }
         Self.rejects("channels disagree", "channels disagree") {
-            try parse(#"{"param_encodings": {"w": [{"bitwidth": 8, "offset": 0, "scale": 1.0}, {"bitwidth": 4, "offset": 0, "scale": 1.0}]}}"#)
+            try parse(
+                #"{"param_encodings": {"w": [{"bitwidth": 8, "offset": 0, "scale": 1.0}, {"bitwidth": 4, "offset": 0, "scale": 1.0}]}}"#
+            )
         }
         Self.rejects("no channel", "has no encoding") { try parse(#"{"param_encodings": {"w": []}}"#) }
         let v1 = #""dtype": "INT", "bw": 8, "is_sym": false"#
@@ -294,34 +311,50 @@ import Testing
             try parse(#"{"activation_encodings": [{\#(v1), "scale": [1.0], "offset": [0]}]}"#)
         }
         Self.rejects("v1 counts", "2 scales but 1 offsets") {
-            try parse(#"{"activation_encodings": [{"name": "x", \#(v1), "scale": [1.0, 2.0], "offset": [0], "enc_type": "PER_CHANNEL"}]}"#)
+            try parse(
+                #"{"activation_encodings": [{"name": "x", \#(v1), "scale": [1.0, 2.0], "offset": [0], "enc_type": "PER_CHANNEL"}]}"#
+            )
         }
         Self.rejects("v1 per block", "enc_type 'PER_BLOCK' is not supported") {
-            try parse(#"{"param_encodings": [{"name": "w", \#(v1), "scale": [1.0, 2.0], "offset": [0, 0], "enc_type": "PER_BLOCK", "block_size": 2}]}"#)
+            try parse(
+                #"{"param_encodings": [{"name": "w", \#(v1), "scale": [1.0, 2.0], "offset": [0, 0], "enc_type": "PER_BLOCK", "block_size": 2}]}"#
+            )
         }
         Self.rejects("v1 per tensor", "PER_TENSOR with 2 scales") {
-            try parse(#"{"param_encodings": [{"name": "w", \#(v1), "scale": [1.0, 2.0], "offset": [0, 0], "enc_type": "PER_TENSOR"}]}"#)
+            try parse(
+                #"{"param_encodings": [{"name": "w", \#(v1), "scale": [1.0, 2.0], "offset": [0, 0], "enc_type": "PER_TENSOR"}]}"#)
         }
         Self.rejects("v1 duplicate", "tensor 'x' appears twice") {
-            try parse(#"{"activation_encodings": [{"name": "x", \#(v1), "scale": [1.0], "offset": [0]}], "param_encodings": [{"name": "x", \#(v1), "scale": [1.0], "offset": [0]}]}"#)
+            try parse(
+                #"{"activation_encodings": [{"name": "x", \#(v1), "scale": [1.0], "offset": [0]}], "param_encodings": [{"name": "x", \#(v1), "scale": [1.0], "offset": [0]}]}"#
+            )
         }
         Self.rejects("v1 float", "dtype 'FLOAT' is not supported") {
             try parse(#"{"activation_encodings": [{"name": "x", "dtype": "FLOAT", "bw": 16}]}"#)
         }
         Self.rejects("v2 list", "encodings must be a list") { try parse(#"{"version": "2.0.0", "encodings": {}}"#) }
         for dtype in ["float16", "int", "uint-3", "int+8", "int99", "int0"] {
-            Self.rejects("v2 dtype \(dtype)", dtype == "int99" || dtype == "int0" ? "is outside 1...32" : "output_dtype '\(dtype)' is not supported") {
+            Self.rejects(
+                "v2 dtype \(dtype)",
+                dtype == "int99" || dtype == "int0" ? "is outside 1...32" : "output_dtype '\(dtype)' is not supported"
+            ) {
                 try parse(#"{"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "\#(dtype)", "y_scale": 1.0}]}"#)
             }
         }
         Self.rejects("v2 zero point", "out of range") {
-            try parse(#"{"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int8", "y_scale": 1.0, "y_zero_point": -9223372036854775808}]}"#)
+            try parse(
+                #"{"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int8", "y_scale": 1.0, "y_zero_point": -9223372036854775808}]}"#
+            )
         }
         Self.rejects("v2 counts", "2 y_scale values but 3 y_zero_point values") {
-            try parse(#"{"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int8", "y_scale": [1.0, 2.0], "y_zero_point": [1, 2, 3], "axis": 0}]}"#)
+            try parse(
+                #"{"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int8", "y_scale": [1.0, 2.0], "y_zero_point": [1, 2, 3], "axis": 0}]}"#
+            )
         }
         Self.rejects("v2 block", "block encodings (block_size) are not supported") {
-            try parse(#"{"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int4", "y_scale": [1.0, 2.0], "axis": 1, "block_size": 32}]}"#)
+            try parse(
+                #"{"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int4", "y_scale": [1.0, 2.0], "axis": 1, "block_size": 32}]}"#
+            )
         }
         Self.rejects("v2 empty scale", "y_scale is empty") {
             try parse(#"{"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int4", "y_scale": []}]}"#)
@@ -335,7 +368,8 @@ import Testing
     static func ortScheme(qtype: String, symmetric: Bool, reduceRange: Bool) -> QuantScheme {
         let signed = !qtype.hasPrefix("U")
         let bits = Int(qtype.drop { !$0.isNumber })!
-        return QuantScheme(convention: .onnxruntime, bitwidth: bits, symmetric: symmetric, signed: signed, reduceRange: reduceRange)
+        return QuantScheme(
+            convention: .onnxruntime, bitwidth: bits, symmetric: symmetric, signed: signed, reduceRange: reduceRange)
     }
 
     /// `get_qmin_qmax_for_qType`: QuantScheme's grid for convention onnxruntime.
@@ -362,7 +396,9 @@ import Testing
         #expect(rows.count == 960)
         var mismatches: [String] = []
         for row in rows {
-            func bits(_ key: String) throws -> UInt32 { try Self.need(UInt32(try Self.need(row.member(key)?.stringValue, key), radix: 16), key) }
+            func bits(_ key: String) throws -> UInt32 {
+                try Self.need(UInt32(try Self.need(row.member(key)?.stringValue, key), radix: 16), key)
+            }
             let rmin = Float(bitPattern: try bits("rmin_bits")), rmax = Float(bitPattern: try bits("rmax_bits"))
             let qtype = try #require(row.member("qtype")?.stringValue)
             let scheme = Self.ortScheme(
@@ -377,26 +413,32 @@ import Testing
                         + "ORT \(scale) zp \(zeroPoint), calib \(got.scale) zp \(-got.offset)")
             }
         }
-        #expect(mismatches.isEmpty, "\(mismatches.count) of \(rows.count) differ:\n\(mismatches.prefix(20).joined(separator: "\n"))")
+        #expect(
+            mismatches.isEmpty, "\(mismatches.count) of \(rows.count) differ:\n\(mismatches.prefix(20).joined(separator: "\n"))")
     }
 
     /// The tensors make_onnxruntime_reference.py gave write_calibration_table.
     static func ortTable() throws -> EncodingTable {
         let tensors = try #require(ortReference.member("write_calibration_table")?.member("tensors")?.arrayValue)
-        return EncodingTable(entries: try tensors.map { t in
-            let lo = try #require(t.member("lowest")?.floatValue), hi = try #require(t.member("highest")?.floatValue)
-            let scheme = QuantScheme(convention: .onnxruntime, symmetric: false, signed: false)
-            return EncodingTable.Entry(
-                name: try #require(t.member("name")?.stringValue), role: .activation,
-                encoding: Encoding(observedMin: [lo], observedMax: [hi], scheme: scheme, channelAxis: nil),
-                observedMin: [lo], observedMax: [hi])
-        })
+        return EncodingTable(
+            entries: try tensors.map { t in
+                let lo = try #require(t.member("lowest")?.floatValue), hi = try #require(t.member("highest")?.floatValue)
+                let scheme = QuantScheme(convention: .onnxruntime, symmetric: false, signed: false)
+                return EncodingTable.Entry(
+                    name: try #require(t.member("name")?.stringValue), role: .activation,
+                    encoding: Encoding(observedMin: [lo], observedMax: [hi], scheme: scheme, channelAxis: nil),
+                    observedMin: [lo], observedMax: [hi])
+            })
     }
 
     @Test func ortFilesAreByteIdentical() throws {
         let table = try Self.ortTable()
-        #expect(OnnxRuntimeCalibration.calibrationJSON(table) == String(decoding: try Self.data("formats/onnxruntime/calibration.json"), as: UTF8.self))
-        #expect(OnnxRuntimeCalibration.cache(table) == String(decoding: try Self.data("formats/onnxruntime/calibration.cache"), as: UTF8.self))
+        #expect(
+            OnnxRuntimeCalibration.calibrationJSON(table)
+                == String(decoding: try Self.data("formats/onnxruntime/calibration.json"), as: UTF8.self))
+        #expect(
+            OnnxRuntimeCalibration.cache(table)
+                == String(decoding: try Self.data("formats/onnxruntime/calibration.cache"), as: UTF8.self))
         #expect(OnnxRuntimeCalibration.flatbuffers(table) == (try Self.data("formats/onnxruntime/calibration.flatbuffers")))
         #expect(
             OnnxRuntimeCalibration.quantizeStaticCache(table)
@@ -406,9 +448,13 @@ import Testing
     /// Both flatbuffers tables decode to what onnxruntime's generated reader read from its own file.
     @Test func ortFlatbuffersDecode() throws {
         let decoded = try #require(Self.ortReference.member("write_calibration_table")?.member("flatbuffers_decoded")?.arrayValue)
-        let pairs = try decoded.map { (try #require($0.member("key")?.stringValue), try #require($0.member("value")?.stringValue)) }
+        let pairs = try decoded.map {
+            (try #require($0.member("key")?.stringValue), try #require($0.member("value")?.stringValue))
+        }
         let scheme = QuantScheme(convention: .onnxruntime, symmetric: true, signed: true)
-        for bytes in [try Self.data("formats/onnxruntime/calibration.flatbuffers"), OnnxRuntimeCalibration.flatbuffers(try Self.ortTable())] {
+        for bytes in [
+            try Self.data("formats/onnxruntime/calibration.flatbuffers"), OnnxRuntimeCalibration.flatbuffers(try Self.ortTable()),
+        ] {
             let table = try OnnxRuntimeCalibration.parseFlatbuffers(bytes, derive: Derivation.encoder(scheme))
             // The file lists pairs in reverse sorted order; the import sorts them.
             #expect(table.entries.map(\.name) == Array(pairs.map(\.0).reversed()))
@@ -425,17 +471,20 @@ import Testing
         let scheme = QuantScheme(convention: .onnxruntime, symmetric: false, signed: false)
         let reference = try Self.ortTable()
         for file in ["calibration.json", "quantize_static_cache.json"] {
-            let table = try OnnxRuntimeCalibration.parseCalibrationJSON(Self.data("formats/onnxruntime/\(file)"), derive: Derivation.encoder(scheme))
+            let table = try OnnxRuntimeCalibration.parseCalibrationJSON(
+                Self.data("formats/onnxruntime/\(file)"), derive: Derivation.encoder(scheme))
             #expect(table == reference, "\(file)")
         }
-        let cache = try OnnxRuntimeCalibration.parseCache(Self.data("formats/onnxruntime/calibration.cache"), derive: Derivation.encoder(scheme))
+        let cache = try OnnxRuntimeCalibration.parseCache(
+            Self.data("formats/onnxruntime/calibration.cache"), derive: Derivation.encoder(scheme))
         #expect(cache.entries.map(\.name) == ["/conv/Conv_output_0", "input", "neg_only", "relu_é_out"])
         #expect(cache.entries.map(\.observedMax) == [[6.3359375], [1.237657904624939], [1e-05], [0.30000001192092896]])
         #expect(cache.entries.map(\.observedMin) == [[-6.3359375], [-1.237657904624939], [-1e-05], [-0.30000001192092896]])
 
         // Other layouts ONNX Runtime has written: a bare {NAME: TensorData}, [lowest, highest] pairs,
         // plain numbers, per-channel arrays, Python's NaN/Infinity.
-        let bare = #"{"a": {"lowest": -1.5, "highest": 2.0, "CLS": "TensorData"}, "b": [-1.0, 1.0], "#
+        let bare =
+            #"{"a": {"lowest": -1.5, "highest": 2.0, "CLS": "TensorData"}, "b": [-1.0, 1.0], "#
             + #""c": {"lowest": {"data": [-1.0, -2.0], "dtype": "float32", "CLS": "numpy.array"}, "highest": {"data": [1.0, 2.0]}, "hist": [1, 2]}}"#
         let t = try OnnxRuntimeCalibration.parseCalibrationJSON(Data(bare.utf8), derive: Derivation.encoder(scheme))
         #expect(t.entries.map(\.name) == ["a", "b", "c"])
@@ -444,7 +493,8 @@ import Testing
         #expect(t.entries[2].encoding.channelAxis == 1 && t.entries[2].encoding.channelCount == 2)
         // Python's NaN/Infinity parse, but a non-finite range never reaches a session.
         Self.rejects("json non-finite", "tensor 'd': the calibrated range is not finite") {
-            try OnnxRuntimeCalibration.parseCalibrationJSON(Data(#"{"d": {"lowest": NaN, "highest": Infinity}}"#.utf8), derive: Derivation.encoder(scheme))
+            try OnnxRuntimeCalibration.parseCalibrationJSON(
+                Data(#"{"d": {"lowest": NaN, "highest": Infinity}}"#.utf8), derive: Derivation.encoder(scheme))
         }
     }
 
@@ -455,7 +505,9 @@ import Testing
         let table = EncodingTable(entries: [
             .init(name: "pc", role: .activation, encoding: perChannel, observedMin: [-1, -3], observedMax: [2, 1]),
             .init(name: "enc", role: .param, encoding: perChannel),
-            .init(name: "never", role: .activation, encoding: perChannel, observedMin: [.infinity, .nan], observedMax: [-.infinity, .nan]),
+            .init(
+                name: "never", role: .activation, encoding: perChannel, observedMin: [.infinity, .nan],
+                observedMax: [-.infinity, .nan]),
         ])
         #expect(OnnxRuntimeCalibration.range(table.entries[0]) == (-3, 2))
         #expect(OnnxRuntimeCalibration.range(table.entries[1]) == (perChannel.min.min()!, perChannel.max.max()!))
@@ -465,7 +517,9 @@ import Testing
 
     @Test func ortRejectsMalformedFiles() throws {
         let scheme = QuantScheme(convention: .onnxruntime)
-        let json = { (s: String) in try OnnxRuntimeCalibration.parseCalibrationJSON(Data(s.utf8), derive: Derivation.encoder(scheme)) }
+        let json = { (s: String) in
+            try OnnxRuntimeCalibration.parseCalibrationJSON(Data(s.utf8), derive: Derivation.encoder(scheme))
+        }
         Self.rejects("json syntax", "invalid JSON: line 1, column 9") { try json(#"{"a": 1,}"#) }
         Self.rejects("json array", "must be a JSON object") { try json("[1]") }
         Self.rejects("json CLS", "CLS must be \"TensorsData\"") { try json(#"{"CLS": "Other", "data": {}}"#) }
@@ -484,7 +538,9 @@ import Testing
         Self.rejects("cache no value", "line 2: expected 'NAME VALUE'") { try cache("a 1.0\nb\n") }
         Self.rejects("cache value", "tensor 'a': value 'x1' is not a number") { try cache("a x1\n") }
         Self.rejects("cache duplicate", "tensor 'a' appears twice") { try cache("a 1\na 2\n") }
-        Self.rejects("cache utf8", "not UTF-8") { try OnnxRuntimeCalibration.parseCache(Data([0x61, 0x20, 0xFF]), derive: Derivation.encoder(scheme)) }
+        Self.rejects("cache utf8", "not UTF-8") {
+            try OnnxRuntimeCalibration.parseCache(Data([0x61, 0x20, 0xFF]), derive: Derivation.encoder(scheme))
+        }
         Self.rejects("cache empty", "holds no encodings") { try cache("") }
         #expect(try cache("with space 1.5\r\n\n").entries.map(\.name) == ["with space"])
 
@@ -520,22 +576,29 @@ import Testing
             .init(name: "aimet", role: .activation, encoding: aimet),
         ])
         let text = TensorRTCache.export(table)
-        #expect(text == """
-            TRT-100300-MinMaxCalibration
-            input: 3c010204
-            name: with colon: \(TensorRTCache.hex(2.5 / 127))
-            enc: 3c010204
-            observed: \(TensorRTCache.hex(3 / 127))
-            aimet: \(TensorRTCache.hex(aimet.max[0] / 127))
+        #expect(
+            text == """
+                TRT-100300-MinMaxCalibration
+                input: 3c010204
+                name: with colon: \(TensorRTCache.hex(2.5 / 127))
+                enc: 3c010204
+                observed: \(TensorRTCache.hex(3 / 127))
+                aimet: \(TensorRTCache.hex(aimet.max[0] / 127))
 
-            """)
+                """)
         #expect(aimet.max[0] != 3)
-        #expect(TensorRTCache.export(table, version: "8601", algorithm: "EntropyCalibration2").hasPrefix("TRT-8601-EntropyCalibration2\n"))
+        #expect(
+            TensorRTCache.export(table, version: "8601", algorithm: "EntropyCalibration2").hasPrefix(
+                "TRT-8601-EntropyCalibration2\n"))
         #expect(try TensorRTCache.header(Data(text.utf8)) == ("100300", "MinMaxCalibration"))
 
         let back = try TensorRTCache.parse(Data(text.utf8))
         #expect(back.entries.map(\.name) == ["input", "name: with colon", "enc", "observed", "aimet"])
-        #expect(back.entries[0].encoding == Encoding(scheme: scheme, channelAxis: nil, scale: [1 / 127], offset: [0], min: [-(1 / 127) * 127], max: [(1 / 127) * 127]))
+        #expect(
+            back.entries[0].encoding
+                == Encoding(
+                    scheme: scheme, channelAxis: nil, scale: [1 / 127], offset: [0], min: [-(1 / 127) * 127],
+                    max: [(1 / 127) * 127]))
         #expect(back.entries[0].encoding == Encoding(observedMin: [-1], observedMax: [1], scheme: scheme, channelAxis: nil))
         #expect(back.entries[1].encoding.scale == [2.5 / 127])
         #expect(back.entries[0].observedMax == [(1 / Float(127)) * 127])
@@ -562,7 +625,10 @@ import Testing
             (#"{"a*": {"convention": "aimet", "reduce_range": true}}"#, "--reduce-range only applies"),
             (#"{"a*": {"convention": "onnxruntime", "bitwidth": 6}}"#, "bitwidth 6 is not supported by convention 'onnxruntime'"),
             (#"{"a*": {"convention": "tensorrt", "symmetric": false}}"#, "symmetric and signed only"),
-            (#"{"a*": {"convention": "aimet-legacy", "bitwidth": 32}}"#, "bitwidth 32 is not supported by convention 'aimet-legacy'"),
+            (
+                #"{"a*": {"convention": "aimet-legacy", "bitwidth": 32}}"#,
+                "bitwidth 32 is not supported by convention 'aimet-legacy'"
+            ),
         ]
         for (text, fragment) in cases {
             do {
@@ -574,7 +640,10 @@ import Testing
         }
         // What depends on the flags a rule meets is left to the run: reduce_range alone may meet --convention pytorch.
         #expect(throws: Never.self) {
-            try CalibrationConfig.parse(Data(#"{"a*": {"reduce_range": true, "bitwidth": 32}, "b": {"convention": "pytorch", "reduce_range": true}}"#.utf8))
+            try CalibrationConfig.parse(
+                Data(
+                    #"{"a*": {"reduce_range": true, "bitwidth": 32}, "b": {"convention": "pytorch", "reduce_range": true}}"#.utf8)
+            )
         }
     }
 
@@ -603,18 +672,23 @@ import Testing
             scheme: QuantScheme(bitwidth: 4, symmetric: true), channelAxis: 0, scale: [0.5, 0.25], offset: [0, 0],
             min: [-4, -2], max: [3.5, 1.75])
         let table = EncodingTable(entries: [
-            .init(name: "layer1.out", role: .activation, encoding: perTensor, observedMin: [-2.7330002784729004], observedMax: [3.9300038814544678]),
-            .init(name: "conv,\"w\"", role: .param, encoding: perChannel, observedMin: [.infinity, -1e-05], observedMax: [-.infinity, 1]),
+            .init(
+                name: "layer1.out", role: .activation, encoding: perTensor, observedMin: [-2.7330002784729004],
+                observedMax: [3.9300038814544678]),
+            .init(
+                name: "conv,\"w\"", role: .param, encoding: perChannel, observedMin: [.infinity, -1e-05],
+                observedMax: [-.infinity, 1]),
             .init(name: "plain", role: .param, encoding: perTensor),
         ])
-        #expect(CSVEncodings.export(table) == #"""
-            tensor,role,channel,bitwidth,symmetric,signed,scale,offset,zero_point,min,max,observed_min,observed_max
-            layer1.out,activation,,8,false,false,0.026129426434636116,-105,105,-2.7435898780822754,3.9194140434265137,-2.7330002784729004,3.9300038814544678
-            "conv,""w""",param,0,4,true,true,0.5,0,0,-4.0,3.5,,
-            "conv,""w""",param,1,4,true,true,0.25,0,0,-2.0,1.75,-9.999999747378752e-06,1.0
-            plain,param,,8,false,false,0.026129426434636116,-105,105,-2.7435898780822754,3.9194140434265137,,
+        #expect(
+            CSVEncodings.export(table) == #"""
+                tensor,role,channel,bitwidth,symmetric,signed,scale,offset,zero_point,min,max,observed_min,observed_max
+                layer1.out,activation,,8,false,false,0.026129426434636116,-105,105,-2.7435898780822754,3.9194140434265137,-2.7330002784729004,3.9300038814544678
+                "conv,""w""",param,0,4,true,true,0.5,0,0,-4.0,3.5,,
+                "conv,""w""",param,1,4,true,true,0.25,0,0,-2.0,1.75,-9.999999747378752e-06,1.0
+                plain,param,,8,false,false,0.026129426434636116,-105,105,-2.7435898780822754,3.9194140434265137,,
 
-            """#)
+                """#)
         #expect(CSVEncodings.quote("a\nb") == "\"a\nb\"")
         #expect(CSVEncodings.quote("a\rb") == "\"a\rb\"")
     }
@@ -622,8 +696,12 @@ import Testing
     // MARK: - JSON
 
     @Test func jsonParseKeepsOrderAndTypes() throws {
-        let v = try JSONValue.parse(Data(#"{"z": 1, "a": [1.5, -0, 1e2, 12345678901234567890, true, null], "m": "\u00e9\ud83d\ude00\n\/", "z": 2}"#.utf8))
-        guard case .object(let members) = v else { Issue.record("not an object"); return }
+        let v = try JSONValue.parse(
+            Data(#"{"z": 1, "a": [1.5, -0, 1e2, 12345678901234567890, true, null], "m": "\u00e9\ud83d\ude00\n\/", "z": 2}"#.utf8))
+        guard case .object(let members) = v else {
+            Issue.record("not an object")
+            return
+        }
         #expect(members.map(\.0) == ["z", "a", "m", "z"])
         #expect(v.member("z") == .int(2))
         #expect(v.member("a") == .array([.float(1.5), .int(0), .float(100), .float(1.2345679e19), .bool(true), .null]))
@@ -632,8 +710,12 @@ import Testing
         #expect(try JSONValue.parse(Data("NaN".utf8), allowNonFinite: true).floatValue?.isNaN == true)
         #expect(try JSONValue.parse(Data("[-Infinity]".utf8), allowNonFinite: true) == .array([.float(-.infinity)]))
         // Python's json.dumps layout.
-        #expect(v.pythonJSON(indent: nil) == #"{"z": 1, "a": [1.5, 0, 100.0, 1.2345679395506094e+19, true, null], "m": "\u00e9\ud83d\ude00\n/", "z": 2}"#)
-        #expect(JSONValue.array([.float(.nan), .float(.infinity), .object([])]).pythonJSON(indent: 1) == "[\n NaN,\n Infinity,\n {}\n]")
+        #expect(
+            v.pythonJSON(indent: nil)
+                == #"{"z": 1, "a": [1.5, 0, 100.0, 1.2345679395506094e+19, true, null], "m": "\u00e9\ud83d\ude00\n/", "z": 2}"#)
+        #expect(
+            JSONValue.array([.float(.nan), .float(.infinity), .object([])]).pythonJSON(indent: 1)
+                == "[\n NaN,\n Infinity,\n {}\n]")
     }
 
     @Test func jsonRejectsInvalidDocuments() {
@@ -666,11 +748,15 @@ import Testing
         }
         Self.rejects("invalid UTF-8", "not valid UTF-8") { try JSONValue.parse(Data([0x22, 0xC3, 0x28, 0x22])) }
         let limit = JSONValue.maximumDepth
-        #expect(throws: Never.self) { try JSONValue.parse(Data((String(repeating: "[", count: limit) + String(repeating: "]", count: limit)).utf8)) }
+        #expect(throws: Never.self) {
+            try JSONValue.parse(Data((String(repeating: "[", count: limit) + String(repeating: "]", count: limit)).utf8))
+        }
         Self.rejects("too deep", "nesting deeper than 512 levels") {
             try JSONValue.parse(Data((String(repeating: "[", count: limit + 1) + String(repeating: "]", count: limit + 1)).utf8))
         }
-        Self.rejects("very deep", "nesting deeper") { try JSONValue.parse(Data(String(repeating: "{\"a\":", count: 100_000).utf8)) }
+        Self.rejects("very deep", "nesting deeper") {
+            try JSONValue.parse(Data(String(repeating: "{\"a\":", count: 100_000).utf8))
+        }
     }
 
     // MARK: - Garbage
@@ -698,7 +784,10 @@ import Testing
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((state >> 33) % UInt64(n))
         }
-        let interesting: [UInt8] = [0, 0xFF, 0x7F, 0x80, UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "]"), UInt8(ascii: "-"), UInt8(ascii: "9"), UInt8(ascii: "e")]
+        let interesting: [UInt8] = [
+            0, 0xFF, 0x7F, 0x80, UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "]"), UInt8(ascii: "-"), UInt8(ascii: "9"),
+            UInt8(ascii: "e"),
+        ]
         for input in inputs {
             for round in 0..<300 {
                 var bytes = [UInt8](input)

@@ -121,7 +121,8 @@ enum FuzzHarness {
             case .tensorrt: items = try tensorrt(Data(input), &check)
             case .config: items = try config(Data(input), &check)
             }
-            return FuzzResult(accepted: true, items: items, rejection: nil, violations: check.violations, findings: check.findings)
+            return FuzzResult(
+                accepted: true, items: items, rejection: nil, violations: check.violations, findings: check.findings)
         } catch {
             if !isParserError(error, target: target) {
                 check.violations.append("unexpected error type \(type(of: error)): \(error)")
@@ -406,11 +407,14 @@ enum FuzzInvariants {
         check.require(batch.byteCount > 8 && offset + batch.byteCount <= input.count, "frame \(index) larger than the input left")
         guard batch.byteCount > 8, offset + batch.byteCount <= input.count else { return }
         let slice = UnsafeRawBufferPointer(rebasing: input[offset..<(offset + batch.byteCount)])
-        check.require(batch.contentHash == ContentHasher.hash(slice, .current), "frame \(index): hash differs from the input bytes'")
+        check.require(
+            batch.contentHash == ContentHasher.hash(slice, .current), "frame \(index): hash differs from the input bytes'")
         var frameStorage: OwnedBytes?
         for t in batch.tensors {
             tensor(t, &check)
-            guard let owned = t.storage as? OwnedBytes else { return check.require(false, "'\(t.name)': frame tensor not in an OwnedBytes") }
+            guard let owned = t.storage as? OwnedBytes else {
+                return check.require(false, "'\(t.name)': frame tensor not in an OwnedBytes")
+            }
             if frameStorage == nil { frameStorage = owned }
             check.require(owned === frameStorage, "the tensors of one frame have different storage")
             check.require(lies(t.bytes, within: owned.bytes), "'\(t.name)': bytes outside the frame buffer")
@@ -418,7 +422,9 @@ enum FuzzInvariants {
         let fileStorage = FuzzInputStorage()
         do {
             let file = try SafetensorsParser.tensors(in: slice, storage: fileStorage, file: FuzzHarness.fileName)
-            check.require(file.count == batch.tensors.count, "frame \(index): \(batch.tensors.count) tensors, the file parser \(file.count)")
+            check.require(
+                file.count == batch.tensors.count, "frame \(index): \(batch.tensors.count) tensors, the file parser \(file.count)"
+            )
             for (a, b) in zip(batch.tensors, file) {
                 check.require(
                     a.name == b.name && a.dtype == b.dtype && a.shape == b.shape && a.bytes.elementsEqual(b.bytes),
@@ -445,7 +451,8 @@ enum FuzzInvariants {
                 e.offset.count == n && e.min.count == n && e.max.count == n,
                 "'\(name)': \(n) scales, \(e.offset.count) offsets, \(e.min.count) mins, \(e.max.count) maxes")
             check.require(n == 1 || e.channelAxis != nil, "'\(name)': \(n) channels without a channel axis")
-            check.note(e.channelAxis.map { $0 >= 0 } ?? true, "negative-channel-axis", "'\(name)': channel axis \(e.channelAxis!)")
+            check.note(
+                e.channelAxis.map { $0 >= 0 } ?? true, "negative-channel-axis", "'\(name)': channel axis \(e.channelAxis!)")
             check.require((1...32).contains(e.scheme.bitwidth), "'\(name)': bitwidth \(e.scheme.bitwidth)")
             let (qmin, qmax) = e.scheme.quantRange
             check.require(qmin < qmax, "'\(name)': empty grid \(qmin)...\(qmax)")
@@ -512,7 +519,9 @@ enum FuzzInvariants {
             check.require(entry.encoding.scheme == scheme, "'\(entry.name)': scheme \(entry.encoding.scheme), asked \(scheme)")
             check.require(entry.observedMin != nil && entry.observedMax != nil, "'\(entry.name)': no observed range")
             let n = entry.encoding.channelCount
-            check.require(entry.encoding.channelAxis == (n > 1 ? 1 : nil), "'\(entry.name)': channel axis \(String(describing: entry.encoding.channelAxis))")
+            check.require(
+                entry.encoding.channelAxis == (n > 1 ? 1 : nil),
+                "'\(entry.name)': channel axis \(String(describing: entry.encoding.channelAxis))")
         }
     }
 
@@ -524,7 +533,8 @@ enum FuzzInvariants {
                 continue
             }
             check.require(hi[0] >= 0 || hi[0].isNaN, "'\(entry.name)': highest \(hi[0]) is negative")
-            check.require((-lo[0]).bitPattern == hi[0].bitPattern, "'\(entry.name)': range \(lo[0]) ... \(hi[0]) is not symmetric")
+            check.require(
+                (-lo[0]).bitPattern == hi[0].bitPattern, "'\(entry.name)': range \(lo[0]) ... \(hi[0]) is not symmetric")
         }
     }
 
@@ -551,7 +561,9 @@ enum FuzzInvariants {
     }
 
     /// Finite values come back unchanged through the same format (`str(float)` and flatbuffers strings).
-    static func onnxruntimeValuesRoundTrip(_ table: EncodingTable, scheme: QuantScheme, flatbuffers: Bool, _ check: inout FuzzChecker) {
+    static func onnxruntimeValuesRoundTrip(
+        _ table: EncodingTable, scheme: QuantScheme, flatbuffers: Bool, _ check: inout FuzzChecker
+    ) {
         let exact = table.entries.filter { $0.observedMax!.allSatisfy(\.isFinite) }
         guard !exact.isEmpty else { return }
         let subset = EncodingTable(entries: exact)
@@ -592,13 +604,15 @@ enum FuzzInvariants {
             check.require(
                 e.scheme == QuantScheme(convention: .tensorrt, bitwidth: 8, symmetric: true, signed: true),
                 "'\(entry.name)': scheme \(e.scheme)")
-            check.require(e.offset == [0] && e.scale.count == 1 && e.channelAxis == nil, "'\(entry.name)': not one per-tensor value")
+            check.require(
+                e.offset == [0] && e.scale.count == 1 && e.channelAxis == nil, "'\(entry.name)': not one per-tensor value")
             check.require(e.scale.allSatisfy { $0.isFinite && $0 >= 0 }, "'\(entry.name)': scale \(e.scale)")
             guard let lo = entry.observedMin, let hi = entry.observedMax, let scale = e.scale.first else {
                 check.require(false, "'\(entry.name)': no observed range")
                 continue
             }
-            check.require(hi == [scale * 127] && lo == [-(scale * 127)], "'\(entry.name)': range \(lo) ... \(hi) for scale \(scale)")
+            check.require(
+                hi == [scale * 127] && lo == [-(scale * 127)], "'\(entry.name)': range \(lo) ... \(hi) for scale \(scale)")
             check.note(hi[0].isFinite, "infinite-observed-range", "'\(entry.name)': scale \(scale) gives amax \(hi[0])")
         }
         // Export after import: the same hex for every tensor (TensorRT reads scale * 127 back), and
@@ -610,7 +624,8 @@ enum FuzzInvariants {
             for (a, b) in zip(table.entries, back.entries) where a.observedMax!.allSatisfy(\.isFinite) {
                 check.note(
                     a.encoding.scale[0].bitPattern == b.encoding.scale[0].bitPattern, "tensorrt-roundtrip-scale",
-                    "'\(a.name)': scale \(TensorRTCache.hex(a.encoding.scale[0])) re-exported as \(TensorRTCache.hex(b.encoding.scale[0]))")
+                    "'\(a.name)': scale \(TensorRTCache.hex(a.encoding.scale[0])) re-exported as \(TensorRTCache.hex(b.encoding.scale[0]))"
+                )
             }
             check.require(TensorRTCache.export(back) == exported, "export round trip: the second export differs from the first")
         } catch {
@@ -622,7 +637,8 @@ enum FuzzInvariants {
         // Every member of the (inner) object is one rule, in file order.
         if case .object(var members)? = try? JSONValue.parse(data) {
             if members.count == 1, members[0].0 == "tensors", case .object(let inner) = members[0].1 { members = inner }
-            check.require(config.rules.map(\.glob) == members.map(\.0), "rules \(config.rules.map(\.glob)), members \(members.map(\.0))")
+            check.require(
+                config.rules.map(\.glob) == members.map(\.0), "rules \(config.rules.map(\.glob)), members \(members.map(\.0))")
         } else {
             check.require(false, "the config was accepted but is not a JSON object")
         }
@@ -635,7 +651,8 @@ enum FuzzInvariants {
                 check.require(s.role == (o.role ?? base.role), "\(name): role")
                 check.require(s.observer.kind == (o.observer ?? base.observer.kind), "\(name): observer")
                 check.require(
-                    s.observer.averagingConstant.bitPattern == (o.averagingConstant ?? base.observer.averagingConstant).bitPattern,
+                    s.observer.averagingConstant.bitPattern
+                        == (o.averagingConstant ?? base.observer.averagingConstant).bitPattern,
                     "\(name): averaging constant")
                 switch o.granularity {
                 case .perTensor?: check.require(s.observer.channelAxis == nil, "\(name): per-tensor")
@@ -657,7 +674,8 @@ enum FuzzInvariants {
                     let trt = convention == .tensorrt
                     let own = o.appliedScheme(to: QuantScheme(convention: convention, symmetric: trt, signed: trt))
                     check.note(
-                        (try? own.validate()) != nil, "config-invalid-scheme", "'\(rule.glob)': \(own) passes CalibrationConfig.parse")
+                        (try? own.validate()) != nil, "config-invalid-scheme",
+                        "'\(rule.glob)': \(own) passes CalibrationConfig.parse")
                 }
                 if let b = o.bitwidth {
                     check.note((2...16).contains(b) || b == 32, "config-invalid-scheme", "'\(rule.glob)': bitwidth \(b)")
@@ -690,7 +708,9 @@ enum FuzzInvariants {
             let text = value.pythonJSON(indent: indent)
             do {
                 let back = try JSONValue.parse(Data(text.utf8), allowNonFinite: true)
-                check.require(back.pythonJSON(indent: indent) == text, "JSON round trip (indent \(String(describing: indent))) changes the document")
+                check.require(
+                    back.pythonJSON(indent: indent) == text,
+                    "JSON round trip (indent \(String(describing: indent))) changes the document")
             } catch {
                 check.require(false, "JSON round trip: the rendering does not parse: \(error)")
             }
@@ -761,7 +781,9 @@ extension FuzzHarness {
             if result.accepted { accepted += 1 } else { rejected += 1 }
             if [.safetensors, .npy, .npz].contains(target) {
                 // The same file through the memory mapping a real run uses: the same verdict.
-                #expect(try mapped(target, url.path) == result.accepted, "\(target.rawValue)/\(url.lastPathComponent): mapped file verdict differs")
+                #expect(
+                    try mapped(target, url.path) == result.accepted,
+                    "\(target.rawValue)/\(url.lastPathComponent): mapped file verdict differs")
             }
         }
         #expect(accepted > 0, "no input of fuzz/corpus/\(target.rawValue) is accepted")

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders

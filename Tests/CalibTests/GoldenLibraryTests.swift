@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -92,14 +93,16 @@ import Testing
         var description: String { "\(values["convention"]!) sym=\(values["symmetric"]!) signed=\(values["signed"]!)" }
     }
 
-    nonisolated(unsafe) static let notes = try! JSONSerialization.jsonObject(
-        with: Data(contentsOf: Fixtures.url("golden/seed_notes.json"))) as! [String: Any]
+    nonisolated(unsafe) static let notes =
+        try! JSONSerialization.jsonObject(
+            with: Data(contentsOf: Fixtures.url("golden/seed_notes.json"))) as! [String: Any]
     static let seeds = (notes["cases"] as! [[String: Any]]).map(Seed.init)
 
     @Test(arguments: seeds)
     func reproduced(_ seed: Seed) throws {
         let c = seed.values
-        let reader = try BatchReader(inputs: [Fixtures.path("golden/cases/aimet_seed4x4_asym_unsigned_8/batches/000.safetensors")])
+        let reader = try BatchReader(inputs: [Fixtures.path("golden/cases/aimet_seed4x4_asym_unsigned_8/batches/000.safetensors")]
+        )
         let tensor = try #require(try reader.next()?.tensors.first)
         let range = RangeKernel.observe(tensor, channelAxis: nil)
         #expect(abs(Double(range.min[0]) - (Self.notes["input_min"] as! Double)) < 1e-4)

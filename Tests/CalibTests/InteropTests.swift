@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -56,7 +57,8 @@ import Testing
             let out = dir.path("\(version).encodings")
             let export = try CLI.run(["export", "--db", db, "g", "--format", format, "-o", out])
             #expect(export.status == 0, "\(export.stderr)")
-            let expected = try String(contentsOf: Fixtures.url("formats/aimet/\(golden.name)/\(version).encodings"), encoding: .utf8)
+            let expected = try String(
+                contentsOf: Fixtures.url("formats/aimet/\(golden.name)/\(version).encodings"), encoding: .utf8)
             let got = try String(contentsOfFile: out, encoding: .utf8)
             #expect(got == expected, "\(golden.name) \(version)")
         }
@@ -68,7 +70,8 @@ import Testing
         let db = dir.path("w.sqlite")
         let weights = dir.path("weights.safetensors")
         let w: [Float] = [0.5, -0.25, 0.125, 1, -2, 0.75, 0.2, -0.1, 0.05, 0.3, 0.3, -0.9]
-        try TensorFiles.safetensors([("fc.weight", [3, 4], w), ("fc.bias", [3], [0.1, -0.2, 0.3])]).write(to: URL(fileURLWithPath: weights))
+        try TensorFiles.safetensors([("fc.weight", [3, 4], w), ("fc.bias", [3], [0.1, -0.2, 0.3])]).write(
+            to: URL(fileURLWithPath: weights))
         let acts = Fixtures.path("golden/cases/aimet_multibatch_asym_unsigned_8/batches")
         #expect(try CLI.run(["run", "--db", db, "--session", "m", acts]).status == 0)
         let run = try CLI.run(["run", "--db", db, "--session", "m", "--role", "param", weights])
@@ -111,13 +114,15 @@ import Testing
         // A bad rule names the file and the problem.
         try Data(#"{"layer*": {"bitwidth": "eight"}}"#.utf8).write(to: URL(fileURLWithPath: config))
         let bad = try CLI.run(["run", "--db", db, "--session", "c2", "--config", config, Self.multibatch[0].batchesDir])
-        #expect(bad.status != 0 && bad.stderr.contains(config) && bad.stderr.contains("bitwidth must be a number"), "\(bad.stderr)")
+        #expect(
+            bad.status != 0 && bad.stderr.contains(config) && bad.stderr.contains("bitwidth must be a number"), "\(bad.stderr)")
     }
 
     /// Export → import → diff reports zero change, for every importable format.
     @Test(arguments: [
         ("aimet", "aimet", ["--symmetric"]), ("aimet-0.6.1", "aimet-0.6.1", []), ("aimet-2.0.0", "aimet-2.0.0", ["--signed"]),
-        ("onnxruntime", "onnxruntime", ["--convention", "onnxruntime"]), ("onnxruntime-cache", "onnxruntime", ["--convention", "onnxruntime"]),
+        ("onnxruntime", "onnxruntime", ["--convention", "onnxruntime"]),
+        ("onnxruntime-cache", "onnxruntime", ["--convention", "onnxruntime"]),
         ("tensorrt", "tensorrt", ["--convention", "tensorrt"]),
     ])
     func roundTrip(_ format: String, _ importFormat: String, _ flags: [String]) throws {
@@ -146,8 +151,11 @@ import Testing
         #expect(try CLI.run(["run", "--db", db, "--session", "t", "--convention", "tensorrt", file]).status == 0)
         let cache = try CLI.run(["export", "--db", db, "t", "--format", "tensorrt"])
         let lines = cache.stdout.split(separator: "\n").map(String.init)
-        #expect(lines == ["TRT-100300-MinMaxCalibration", "a: 3c010204", "b: \(String(format: "%08x", (Float(3) / 127).bitPattern))"])
-        let other = try CLI.run(["export", "--db", db, "t", "--format", "tensorrt", "--trt-version", "8601", "--trt-algorithm", "EntropyCalibration2"])
+        #expect(
+            lines == ["TRT-100300-MinMaxCalibration", "a: 3c010204", "b: \(String(format: "%08x", (Float(3) / 127).bitPattern))"])
+        let other = try CLI.run([
+            "export", "--db", db, "t", "--format", "tensorrt", "--trt-version", "8601", "--trt-algorithm", "EntropyCalibration2",
+        ])
         #expect(other.stdout.hasPrefix("TRT-8601-EntropyCalibration2\n"))
     }
 
@@ -158,7 +166,8 @@ import Testing
         let out = dir.path("ort")
         #expect(try CLI.run(["export", "--db", db, "o", "--format", "onnxruntime", "-o", out]).status == 0)
         let flat = try Data(contentsOf: URL(fileURLWithPath: out + "/calibration.flatbuffers"))
-        let table = try OnnxRuntimeCalibration.parseFlatbuffers(flat, derive: Derivation.encoder(QuantScheme(convention: .onnxruntime)))
+        let table = try OnnxRuntimeCalibration.parseFlatbuffers(
+            flat, derive: Derivation.encoder(QuantScheme(convention: .onnxruntime)))
         let golden = Self.multibatch[0]
         #expect(table.entries.map(\.name) == ["layer1.out", "layer2.relu"])
         for entry in table.entries {
@@ -166,7 +175,9 @@ import Testing
         }
         let cache = try String(contentsOfFile: out + "/calibration.cache", encoding: .utf8)
         #expect(cache.split(separator: "\n").count == 2)
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/calibration.json"))) as? [String: Any])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/calibration.json")))
+                as? [String: Any])
         #expect(json["CLS"] as? String == "TensorsData")
     }
 
@@ -176,8 +187,10 @@ import Testing
         let fa = dir.path("a.safetensors"), fb = dir.path("b.safetensors")
         try TensorFiles.safetensors([("t1", [2], [-1, 1]), ("t2", [2], [-1, 1]), ("t3", [2], [0, 1]), ("t5", [2], [-2, 2])])
             .write(to: URL(fileURLWithPath: fa))
-        try TensorFiles.safetensors([("t1", [2], [-1.5, 1.5]), ("t2", [2], [-1, 1.04]), ("t4", [2], [0, 1]), ("t5", [2], [-2, 2])])
-            .write(to: URL(fileURLWithPath: fb))
+        try TensorFiles.safetensors([
+            ("t1", [2], [-1.5, 1.5]), ("t2", [2], [-1, 1.04]), ("t4", [2], [0, 1]), ("t5", [2], [-2, 2]),
+        ])
+        .write(to: URL(fileURLWithPath: fb))
         let dbA = dir.path("a.sqlite"), dbB = dir.path("b.sqlite")
         #expect(try CLI.run(["run", "--db", dbA, "--session", "base", fa]).status == 0)
         #expect(try CLI.run(["run", "--db", dbB, "--session", "new", fb]).status == 0)
@@ -202,7 +215,8 @@ import Testing
         let table = try CLI.run(["diff"] + ref + ["--sort", "name"])
         let names = table.stdout.split(separator: "\n").dropFirst().prefix(3).map { String($0.split(separator: " ")[0]) }
         #expect(names == ["t1", "t2", "t5"])
-        #expect(table.stdout.contains("3 tensors compared, 2 changed, largest scale change +50.000% (t1), 1 only in A, 1 only in B"))
+        #expect(
+            table.stdout.contains("3 tensors compared, 2 changed, largest scale change +50.000% (t1), 1 only in A, 1 only in B"))
         // Offsets are compared on the unsigned grid: t3 → t4 is not compared, but the range shift of t2 moves its offset.
         #expect(tensors[1]["offset_change"] as? Int != nil)
     }

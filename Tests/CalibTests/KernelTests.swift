@@ -1,9 +1,10 @@
 import CKernels
 import Foundation
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -82,7 +83,9 @@ import Testing
                 switch rng.below(8) {
                 case 0: f = Float(bitPattern: UInt32(truncatingIfNeeded: r) & 0x807F_FFFF)  // subnormal
                 case 1: f = rng.chance(2) ? 0 : -0.0
-                case 2: f = Float(bitPattern: UInt32(truncatingIfNeeded: r)); if !f.isFinite { f = .greatestFiniteMagnitude }
+                case 2:
+                    f = Float(bitPattern: UInt32(truncatingIfNeeded: r))
+                    if !f.isFinite { f = .greatestFiniteMagnitude }
                 default: f = Float(Int64(r % 2_000_001) - 1_000_000) / 997
                 }
             }
@@ -192,9 +195,13 @@ import Testing
         let n = 120_000
         let owned = OwnedBytes(count: 4 * n + 4)
         let p = (owned.pointer.baseAddress! + 4).assumingMemoryBound(to: Float.self)
-        for i in 0..<n { p[i] = (i / 20_000) % 3 == 0 ? Float(i % 97) : (i / 20_000) % 3 == 1 ? -Float(i % 89) - 1 : Float(i % 50) - 25 }
+        for i in 0..<n {
+            p[i] = (i / 20_000) % 3 == 0 ? Float(i % 97) : (i / 20_000) % 3 == 1 ? -Float(i % 89) - 1 : Float(i % 50) - 25
+        }
         p[63_456] = -.infinity
-        let t = TensorData(name: "s", dtype: .float32, shape: [n], bytes: UnsafeRawBufferPointer(rebasing: owned.bytes[4..<(4 * n + 4)]), storage: owned)
+        let t = TensorData(
+            name: "s", dtype: .float32, shape: [n], bytes: UnsafeRawBufferPointer(rebasing: owned.bytes[4..<(4 * n + 4)]),
+            storage: owned)
         Self.check(t, axis: nil, "sign-changing pieces")
     }
 
@@ -206,25 +213,39 @@ import Testing
         for dtype in [DType.float32, .float16, .bfloat16] {
             let bits = dtype.size * 8
             for n in [65_537, 131_072 + 5] {
-                for (k, (first, second)) in [(Half.nonNegative, Half.negative), (.negative, .nonNegative), (.mixed, .negative), (.nonNegative, .mixed)].enumerated() {
+                for (k, (first, second)) in [
+                    (Half.nonNegative, Half.negative), (.negative, .nonNegative), (.mixed, .negative), (.nonNegative, .mixed),
+                ].enumerated() {
                     for nonfinite in [nil, k % 2] as [Int?] {
                         let t = Self.tensor(dtype, shape: [n], offset: 2, nonfiniteOneIn: nil, rng: &rng)
                         let p = UnsafeMutableRawPointer(mutating: t.bytes.baseAddress!)
                         let signBit: UInt32 = 1 << (bits - 1)
                         for i in 0..<n {
                             let half = i < n / 2 ? first : second
-                            var v: UInt32 = bits == 32 ? p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)
+                            var v: UInt32 =
+                                bits == 32
+                                ? p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)
                                 : UInt32(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                             if half == .nonNegative { v &= ~signBit } else if half == .negative { v |= signBit }
-                            if bits == 32 { p.storeBytes(of: v, toByteOffset: 4 * i, as: UInt32.self) } else { p.storeBytes(of: UInt16(v), toByteOffset: 2 * i, as: UInt16.self) }
+                            if bits == 32 {
+                                p.storeBytes(of: v, toByteOffset: 4 * i, as: UInt32.self)
+                            } else {
+                                p.storeBytes(of: UInt16(v), toByteOffset: 2 * i, as: UInt16.self)
+                            }
                         }
                         if let which = nonfinite {
                             // An infinity in one half only.
                             let i = which == 0 ? n / 3 : n - n / 5
                             let inf: UInt32 = bits == 32 ? 0x7f80_0000 : dtype == .float16 ? 0x7c00 : 0x7f80
-                            if bits == 32 { p.storeBytes(of: inf, toByteOffset: 4 * i, as: UInt32.self) } else { p.storeBytes(of: UInt16(inf), toByteOffset: 2 * i, as: UInt16.self) }
+                            if bits == 32 {
+                                p.storeBytes(of: inf, toByteOffset: 4 * i, as: UInt32.self)
+                            } else {
+                                p.storeBytes(of: UInt16(inf), toByteOffset: 2 * i, as: UInt16.self)
+                            }
                         }
-                        Self.check(t, axis: nil, "\(dtype) n=\(n) halves \(first)/\(second) non-finite in \(String(describing: nonfinite))")
+                        Self.check(
+                            t, axis: nil,
+                            "\(dtype) n=\(n) halves \(first)/\(second) non-finite in \(String(describing: nonfinite))")
                     }
                 }
             }
@@ -258,8 +279,10 @@ import Testing
             for dtype in [DType.float32, .float16, .bfloat16, .float64] {
                 for nf in [nil, 30 as Int?] {
                     for signs in dtype == .float32 ? [Signs.mixed, .nonNegative] : [.mixed] {
-                        let t = Self.tensor(dtype, shape: c.shape, offset: rng.below(8), signs: signs, nonfiniteOneIn: nf, rng: &rng)
-                        Self.check(t, axis: c.axis, "\(c.what) \(c.shape) axis \(c.axis) \(dtype) nf=\(String(describing: nf)) \(signs)")
+                        let t = Self.tensor(
+                            dtype, shape: c.shape, offset: rng.below(8), signs: signs, nonfiniteOneIn: nf, rng: &rng)
+                        Self.check(
+                            t, axis: c.axis, "\(c.what) \(c.shape) axis \(c.axis) \(dtype) nf=\(String(describing: nf)) \(signs)")
                     }
                 }
             }
@@ -278,7 +301,9 @@ import Testing
                 dtype, shape: shape, byteOrder: rng.chance(5) ? .big : .little, fortran: rng.chance(3), offset: rng.below(8),
                 signs: Signs.allCases[rng.below(4)], nonfiniteOneIn: rng.chance(2) ? nil : 1 + rng.below(60), rng: &rng)
             let axis: Int? = rng.chance(5) ? nil : rng.below(rank)
-            Self.check(t, axis: axis, "#\(i) \(dtype) \(shape) fortran=\(t.fortranOrder) \(t.byteOrder) axis \(String(describing: axis))")
+            Self.check(
+                t, axis: axis, "#\(i) \(dtype) \(shape) fortran=\(t.fortranOrder) \(t.byteOrder) axis \(String(describing: axis))"
+            )
         }
     }
 
@@ -330,14 +355,16 @@ import Testing
             let t = Self.tensor(dtype, shape: shape, offset: 5, nonfiniteOneIn: 10_000, rng: &rng)
             let one = RangeKernel.observe(t, channelAxis: axis)
             for threads in [2, 3] {
-                let many = RangeKernel.observe(t, channelAxis: axis, isa: Int32(CK_ISA_BEST), threads: threads, parallelThreshold: 0)
+                let many = RangeKernel.observe(
+                    t, channelAxis: axis, isa: Int32(CK_ISA_BEST), threads: threads, parallelThreshold: 0)
                 #expect(Self.same(one, many), "\(dtype) \(shape) axis \(String(describing: axis)) threads \(threads)")
             }
             let portable = RangeKernel.observe(t, channelAxis: axis, isa: Int32(CK_ISA_PORTABLE))
             #expect(Self.same(one, portable), "\(dtype) \(shape) portable")
         }
         // The split itself covers everything exactly once.
-        for (outer, channels, inner, parts) in [(10, 1, 1, 3), (5, 7, 300, 2), (1, 9, 2048, 4), (3, 2, 2048, 4), (3, 9, 2048, 4)] {
+        for (outer, channels, inner, parts) in [(10, 1, 1, 3), (5, 7, 300, 2), (1, 9, 2048, 4), (3, 2, 2048, 4), (3, 9, 2048, 4)]
+        {
             let pieces = RangeKernel.split(outer: outer, channels: channels, inner: inner, into: parts)
             var covered = [Int](repeating: 0, count: outer * channels)
             for piece in pieces { for o in piece.outer { for c in piece.channels { covered[o * channels + c] += 1 } } }
@@ -394,7 +421,8 @@ import Testing
                 var out = [Float](repeating: 0, count: 333)
                 ElementDecoder(t).decode(start: 0, count: 333, into: &out)
                 let want = t.floatValues()
-                #expect(zip(out, want).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }, "\(dtype) \(order)")
+                #expect(
+                    zip(out, want).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }, "\(dtype) \(order)")
             }
         }
     }

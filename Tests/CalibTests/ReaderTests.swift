@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 
-@testable import CalibKit
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -103,7 +103,8 @@ import Glibc
     @Test func symbolicLinksBackUpTheTreeAreNotFollowed() throws {
         let dir = TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: dir.path("root/sub"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Fixtures.path("readers/tree/a.safetensors"), toPath: dir.path("root/sub/a.safetensors"))
+        try FileManager.default.copyItem(
+            atPath: Fixtures.path("readers/tree/a.safetensors"), toPath: dir.path("root/sub/a.safetensors"))
         try FileManager.default.createSymbolicLink(atPath: dir.path("root/sub/up"), withDestinationPath: "..")
         try FileManager.default.createSymbolicLink(atPath: dir.path("root/self"), withDestinationPath: ".")
         let batches = try Reader.read([dir.path("root")])
@@ -195,7 +196,8 @@ import Glibc
     }
 
     @Test func stdinRejectsABadFrame() throws {
-        let bad = Safetensors.file(#"{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))
+        let bad = Safetensors.file(
+            #"{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))
         let error = try #require(inputError { _ = try Reader.stdin(bad) })
         #expect(error == InputError(file: "stdin#0", tensor: "a", error.reason))
         #expect(error.reason.hasPrefix("unknown dtype 'C64'"))
@@ -250,67 +252,111 @@ import Glibc
             func header(_ json: String, _ data: [UInt8] = f32x3) -> [UInt8] { Safetensors.file(json, data: data) }
             let valid = header(#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}"#)
             return [
-                .init(label: "empty file", bytes: [], tensor: nil, reason: "file is 0 bytes, shorter than the 8-byte header length"),
+                .init(
+                    label: "empty file", bytes: [], tensor: nil, reason: "file is 0 bytes, shorter than the 8-byte header length"),
                 .init(label: "5 bytes", bytes: [1, 0, 0, 0, 0], tensor: nil, reason: "shorter than the 8-byte header length"),
-                .init(label: "truncated header", bytes: Array(valid.prefix(30)), tensor: nil,
-                      reason: "header length 55 runs past the end of the file (22 bytes follow the length): truncated"),
-                .init(label: "absurd header length", bytes: le64(1 << 40) + Array("{}".utf8), tensor: nil,
-                      reason: "header length 1099511627776 is absurd (over 100 MB)"),
+                .init(
+                    label: "truncated header", bytes: Array(valid.prefix(30)), tensor: nil,
+                    reason: "header length 55 runs past the end of the file (22 bytes follow the length): truncated"),
+                .init(
+                    label: "absurd header length", bytes: le64(1 << 40) + Array("{}".utf8), tensor: nil,
+                    reason: "header length 1099511627776 is absurd (over 100 MB)"),
                 .init(label: "not UTF-8", bytes: le64(3) + [0x7B, 0xFF, 0x7D], tensor: nil, reason: "header is not valid UTF-8"),
                 .init(label: "not JSON", bytes: header("{\"t\": nope}", []), tensor: nil, reason: "header is not valid JSON"),
                 .init(label: "not an object", bytes: header("[1, 2]", []), tensor: nil, reason: "header is not a JSON object"),
-                .init(label: "entry not an object", bytes: header(#"{"t": 3}"#, []), tensor: "t", reason: "entry is not a JSON object"),
-                .init(label: "missing dtype", bytes: header(#"{"t":{"shape":[3],"data_offsets":[0,12]}}"#), tensor: "t",
-                      reason: "missing 'dtype'"),
-                .init(label: "missing shape", bytes: header(#"{"t":{"dtype":"F32","data_offsets":[0,12]}}"#), tensor: "t",
-                      reason: "missing 'shape'"),
-                .init(label: "missing offsets", bytes: header(#"{"t":{"dtype":"F32","shape":[3]}}"#), tensor: "t",
-                      reason: "missing 'data_offsets'"),
-                .init(label: "unknown dtype", bytes: header(#"{"t":{"dtype":"C64","shape":[3],"data_offsets":[0,12]}}"#), tensor: "t",
-                      reason: "unknown dtype 'C64' (supported: F16, BF16, F32, F64, I8, U8, I16, U16, I32, U32, I64, U64, BOOL)"),
-                .init(label: "dtype not a string", bytes: header(#"{"t":{"dtype":4,"shape":[3],"data_offsets":[0,12]}}"#), tensor: "t",
-                      reason: "'dtype' must be a string, got 4"),
-                .init(label: "fractional dim", bytes: header(#"{"t":{"dtype":"F32","shape":[1.5],"data_offsets":[0,12]}}"#), tensor: "t",
-                      reason: "'shape' must be an array of integers, got [1.5]"),
-                .init(label: "negative dim", bytes: header(#"{"t":{"dtype":"F32","shape":[-3],"data_offsets":[0,12]}}"#), tensor: "t",
-                      reason: "negative dimension -3 in shape [-3]"),
-                .init(label: "one offset", bytes: header(#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[12]}}"#), tensor: "t",
-                      reason: "'data_offsets' must be [begin, end]"),
-                .init(label: "begin after end", bytes: header(#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[12,0]}}"#), tensor: "t",
-                      reason: "data_offsets [12, 0]: begin is after end"),
-                .init(label: "huge offsets", bytes: header(#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[0,1180591620717411303424]}}"#),
-                      tensor: "t", reason: "two non-negative 64-bit integers"),
-                .init(label: "shape overflow", bytes: header(#"{"t":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,12]}}"#),
-                      tensor: "t", reason: "is too large: its element count overflows"),
-                .init(label: "byte size overflow", bytes: header(#"{"t":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,12]}}"#),
-                      tensor: "t", reason: "is too large: its byte size overflows"),
-                .init(label: "offsets outside the data", bytes: header(#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}}"#),
-                      tensor: "t", reason: "data_offsets [4, 16] lie outside the data area (12 bytes after the header)"),
-                .init(label: "size mismatch", bytes: header(#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,12]}}"#), tensor: "t",
-                      reason: "data_offsets [0, 12] hold 12 bytes but shape [2] of F32 needs 8"),
-                .init(label: "overlap",
-                      bytes: header(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#),
-                      tensor: "b", reason: "data_offsets [4, 12] overlap tensor 'a' [0, 8]"),
-                .init(label: "duplicate name",
-                      bytes: header(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#),
-                      tensor: "a", reason: "duplicate tensor name in the header"),
-                .init(label: "field twice",
-                      bytes: header(#"{"t":{"dtype":"F32","shape":[3],"dtype":"F16","data_offsets":[0,12]}}"#), tensor: "t",
-                      reason: "'dtype' appears 2 times in the entry"),
-                .init(label: "number beyond float32 in the header", bytes: header(#"{"t":{"dtype":"F32","shape":[1e39],"data_offsets":[0,12]}}"#),
-                      tensor: nil, reason: "header is not valid JSON: line 1, column 30 (byte 29): number '1e39' is beyond the float32 range"),
-                .init(label: "empty tensor", bytes: header(#"{"t":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]}}"#, []), tensor: "t",
-                      reason: "empty tensor: shape [0, 3] has no elements"),
-                .init(label: "no tensors", bytes: header(#"{"__metadata__":{"a":"b"}}"#, []), tensor: nil,
-                      reason: "the file contains no tensors"),
-                .init(label: "trailing bytes", bytes: valid + [0, 0], tensor: nil, reason: "2 trailing bytes after the last tensor's data"),
+                .init(
+                    label: "entry not an object", bytes: header(#"{"t": 3}"#, []), tensor: "t",
+                    reason: "entry is not a JSON object"),
+                .init(
+                    label: "missing dtype", bytes: header(#"{"t":{"shape":[3],"data_offsets":[0,12]}}"#), tensor: "t",
+                    reason: "missing 'dtype'"),
+                .init(
+                    label: "missing shape", bytes: header(#"{"t":{"dtype":"F32","data_offsets":[0,12]}}"#), tensor: "t",
+                    reason: "missing 'shape'"),
+                .init(
+                    label: "missing offsets", bytes: header(#"{"t":{"dtype":"F32","shape":[3]}}"#), tensor: "t",
+                    reason: "missing 'data_offsets'"),
+                .init(
+                    label: "unknown dtype", bytes: header(#"{"t":{"dtype":"C64","shape":[3],"data_offsets":[0,12]}}"#),
+                    tensor: "t",
+                    reason: "unknown dtype 'C64' (supported: F16, BF16, F32, F64, I8, U8, I16, U16, I32, U32, I64, U64, BOOL)"),
+                .init(
+                    label: "dtype not a string", bytes: header(#"{"t":{"dtype":4,"shape":[3],"data_offsets":[0,12]}}"#),
+                    tensor: "t",
+                    reason: "'dtype' must be a string, got 4"),
+                .init(
+                    label: "fractional dim", bytes: header(#"{"t":{"dtype":"F32","shape":[1.5],"data_offsets":[0,12]}}"#),
+                    tensor: "t",
+                    reason: "'shape' must be an array of integers, got [1.5]"),
+                .init(
+                    label: "negative dim", bytes: header(#"{"t":{"dtype":"F32","shape":[-3],"data_offsets":[0,12]}}"#),
+                    tensor: "t",
+                    reason: "negative dimension -3 in shape [-3]"),
+                .init(
+                    label: "one offset", bytes: header(#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[12]}}"#), tensor: "t",
+                    reason: "'data_offsets' must be [begin, end]"),
+                .init(
+                    label: "begin after end", bytes: header(#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[12,0]}}"#),
+                    tensor: "t",
+                    reason: "data_offsets [12, 0]: begin is after end"),
+                .init(
+                    label: "huge offsets",
+                    bytes: header(#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[0,1180591620717411303424]}}"#),
+                    tensor: "t", reason: "two non-negative 64-bit integers"),
+                .init(
+                    label: "shape overflow",
+                    bytes: header(#"{"t":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,12]}}"#),
+                    tensor: "t", reason: "is too large: its element count overflows"),
+                .init(
+                    label: "byte size overflow",
+                    bytes: header(#"{"t":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,12]}}"#),
+                    tensor: "t", reason: "is too large: its byte size overflows"),
+                .init(
+                    label: "offsets outside the data", bytes: header(#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}}"#),
+                    tensor: "t", reason: "data_offsets [4, 16] lie outside the data area (12 bytes after the header)"),
+                .init(
+                    label: "size mismatch", bytes: header(#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,12]}}"#),
+                    tensor: "t",
+                    reason: "data_offsets [0, 12] hold 12 bytes but shape [2] of F32 needs 8"),
+                .init(
+                    label: "overlap",
+                    bytes: header(
+                        #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+                    ),
+                    tensor: "b", reason: "data_offsets [4, 12] overlap tensor 'a' [0, 8]"),
+                .init(
+                    label: "duplicate name",
+                    bytes: header(
+                        #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+                    ),
+                    tensor: "a", reason: "duplicate tensor name in the header"),
+                .init(
+                    label: "field twice",
+                    bytes: header(#"{"t":{"dtype":"F32","shape":[3],"dtype":"F16","data_offsets":[0,12]}}"#), tensor: "t",
+                    reason: "'dtype' appears 2 times in the entry"),
+                .init(
+                    label: "number beyond float32 in the header",
+                    bytes: header(#"{"t":{"dtype":"F32","shape":[1e39],"data_offsets":[0,12]}}"#),
+                    tensor: nil,
+                    reason: "header is not valid JSON: line 1, column 30 (byte 29): number '1e39' is beyond the float32 range"),
+                .init(
+                    label: "empty tensor", bytes: header(#"{"t":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]}}"#, []),
+                    tensor: "t",
+                    reason: "empty tensor: shape [0, 3] has no elements"),
+                .init(
+                    label: "no tensors", bytes: header(#"{"__metadata__":{"a":"b"}}"#, []), tensor: nil,
+                    reason: "the file contains no tensors"),
+                .init(
+                    label: "trailing bytes", bytes: valid + [0, 0], tensor: nil,
+                    reason: "2 trailing bytes after the last tensor's data"),
             ]
         }()
     }
 
     @Test func safetensorsHeaderToleratesWhitespaceEscapesAndUnalignedData() throws {
         // Padded header (as writers align it), a \u escape in a name, and 1-byte-aligned F32 data.
-        let json = #"{ "caf\u00e9" : { "data_offsets" : [1, 5], "shape" : [ ], "dtype" : "F32" }, "u" : {"dtype":"U8","shape":[1],"data_offsets":[0,1]} }   "#
+        let json =
+            #"{ "caf\u00e9" : { "data_offsets" : [1, 5], "shape" : [ ], "dtype" : "F32" }, "u" : {"dtype":"U8","shape":[1],"data_offsets":[0,1]} }   "#
         let batch = try only(Reader.stdin(Safetensors.file(json, data: [9] + floats([-0.5]))))
         #expect(batch.tensors.map(\.name) == ["café", "u"])
         #expect(batch.tensors.map { $0.floatValues() } == [[-0.5], [9]])
@@ -343,30 +389,60 @@ import Glibc
             }
             return [
                 .init(label: "empty file", bytes: [], reason: "not an npy file", tensor: nil),
-                .init(label: "not npy", bytes: Array("PK\u{3}\u{4} this is a zip, not an array".utf8), reason: "not an npy file", tensor: nil),
-                .init(label: "version 4.0", bytes: Npy.file("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", version: 4, data: floats([1, 2])),
-                      reason: "unsupported npy version 4.0 (supported: 1.0, 2.0, 3.0)", tensor: nil),
-                .init(label: "preamble cut", bytes: Array(npy("'<f4'").prefix(9)), reason: "truncated: the file ends inside the npy preamble", tensor: nil),
-                .init(label: "header past end", bytes: Array(npy("'<f4'").prefix(40)), reason: "header length 118 runs past the end of the file (30 bytes follow): truncated", tensor: nil),
-                .init(label: "complex64", bytes: npy("'<c8'", data: floats([1, 2, 3, 4])), reason: "complex dtype '<c8' is not supported"),
-                .init(label: "complex128", bytes: npy("'<c16'", data: floats([1, 2, 3, 4, 5, 6, 7, 8])), reason: "complex dtype '<c16' is not supported"),
+                .init(
+                    label: "not npy", bytes: Array("PK\u{3}\u{4} this is a zip, not an array".utf8), reason: "not an npy file",
+                    tensor: nil),
+                .init(
+                    label: "version 4.0",
+                    bytes: Npy.file(
+                        "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", version: 4, data: floats([1, 2])),
+                    reason: "unsupported npy version 4.0 (supported: 1.0, 2.0, 3.0)", tensor: nil),
+                .init(
+                    label: "preamble cut", bytes: Array(npy("'<f4'").prefix(9)),
+                    reason: "truncated: the file ends inside the npy preamble", tensor: nil),
+                .init(
+                    label: "header past end", bytes: Array(npy("'<f4'").prefix(40)),
+                    reason: "header length 118 runs past the end of the file (30 bytes follow): truncated", tensor: nil),
+                .init(
+                    label: "complex64", bytes: npy("'<c8'", data: floats([1, 2, 3, 4])),
+                    reason: "complex dtype '<c8' is not supported"),
+                .init(
+                    label: "complex128", bytes: npy("'<c16'", data: floats([1, 2, 3, 4, 5, 6, 7, 8])),
+                    reason: "complex dtype '<c16' is not supported"),
                 .init(label: "object", bytes: npy("'|O'"), reason: "object dtype '|O' is not supported"),
                 .init(label: "unicode", bytes: npy("'<U2'"), reason: "string dtype '<U2' is not supported"),
                 .init(label: "bytes", bytes: npy("'|S4'"), reason: "string dtype '|S4' is not supported"),
-                .init(label: "structured", bytes: npy("[('x', '<f4'), ('y', '<f4')]"), reason: "structured dtype (descr is a list of fields) is not supported"),
+                .init(
+                    label: "structured", bytes: npy("[('x', '<f4'), ('y', '<f4')]"),
+                    reason: "structured dtype (descr is a list of fields) is not supported"),
                 .init(label: "void", bytes: npy("'|V2'"), reason: "bfloat16 has no npy type"),
                 .init(label: "float128", bytes: npy("'<f16'"), reason: "unsupported dtype '<f16'"),
-                .init(label: "truncated data", bytes: Array(npy("'<f4'", "(3,)").dropLast(4)),
-                      reason: "truncated: shape (3,) of '<f4' needs 12 data bytes but only 4 follow the header"),
-                .init(label: "trailing bytes", bytes: npy("'<f4'", "(1,)"), reason: "4 trailing bytes after the data of shape (1,) of '<f4'"),
-                .init(label: "empty array", bytes: npy("'<f4'", "(0, 2)", data: []), reason: "empty tensor: shape (0, 2) has no elements"),
+                .init(
+                    label: "truncated data", bytes: Array(npy("'<f4'", "(3,)").dropLast(4)),
+                    reason: "truncated: shape (3,) of '<f4' needs 12 data bytes but only 4 follow the header"),
+                .init(
+                    label: "trailing bytes", bytes: npy("'<f4'", "(1,)"),
+                    reason: "4 trailing bytes after the data of shape (1,) of '<f4'"),
+                .init(
+                    label: "empty array", bytes: npy("'<f4'", "(0, 2)", data: []),
+                    reason: "empty tensor: shape (0, 2) has no elements"),
                 .init(label: "negative dim", bytes: npy("'<f4'", "(-2,)"), reason: "negative dimension -2 in 'shape'"),
-                .init(label: "missing shape", bytes: Npy.file("{'descr': '<f4', 'fortran_order': False}", data: floats([1])), reason: "header lacks 'shape'"),
-                .init(label: "not a dict", bytes: Npy.file("descr=<f4", data: floats([1])), reason: "header is not a Python dict literal"),
-                .init(label: "bad fortran_order", bytes: Npy.file("{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}", data: floats([1])),
-                      reason: "'fortran_order' must be True or False"),
-                .init(label: "bad utf-8 in 3.0", bytes: Npy.file("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", version: 3, data: floats([1]), corruptHeader: true),
-                      reason: "npy 3.0 header is not valid UTF-8"),
+                .init(
+                    label: "missing shape", bytes: Npy.file("{'descr': '<f4', 'fortran_order': False}", data: floats([1])),
+                    reason: "header lacks 'shape'"),
+                .init(
+                    label: "not a dict", bytes: Npy.file("descr=<f4", data: floats([1])),
+                    reason: "header is not a Python dict literal"),
+                .init(
+                    label: "bad fortran_order",
+                    bytes: Npy.file("{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}", data: floats([1])),
+                    reason: "'fortran_order' must be True or False"),
+                .init(
+                    label: "bad utf-8 in 3.0",
+                    bytes: Npy.file(
+                        "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", version: 3, data: floats([1]),
+                        corruptHeader: true),
+                    reason: "npy 3.0 header is not valid UTF-8"),
             ]
         }()
     }
@@ -381,7 +457,8 @@ import Glibc
         for (index, header) in headers.enumerated() {
             let dir = TemporaryDirectory()
             let path = dir.path("h\(index).npy")
-            try Data(Npy.file(header, version: index % 2 == 0 ? 1 : 2, data: floats([0.5, -8]))).write(to: URL(fileURLWithPath: path))
+            try Data(Npy.file(header, version: index % 2 == 0 ? 1 : 2, data: floats([0.5, -8]))).write(
+                to: URL(fileURLWithPath: path))
             let tensor = try only(Reader.read([path])).tensors[0]
             #expect(tensor.name == "h\(index)" && tensor.shape == [2] && tensor.byteOrder == .little, "\(header)")
             #expect(tensor.floatValues() == [0.5, -8], "\(header)")
@@ -403,33 +480,37 @@ import Glibc
     // MARK: - npz rejections
 
     @Test func npzCorruptedCRCNamesTheMember() throws {
-        let error = try #require(inputError {
-            try npzVariant("npz/stored.npz") { zip in zip.patchCentral(member: 1, at: 16, le32(0xDEAD_BEEF)) }
-        })
+        let error = try #require(
+            inputError {
+                try npzVariant("npz/stored.npz") { zip in zip.patchCentral(member: 1, at: 16, le32(0xDEAD_BEEF)) }
+            })
         #expect(error.tensor == "counts")
         #expect(error.reason.hasPrefix("CRC-32 mismatch (archive says 0xdeadbeef, data gives 0x"))
     }
 
     @Test func npzCorruptedStoredDataFailsTheCRC() throws {
-        let error = try #require(inputError {
-            try npzVariant("npz/stored.npz") { zip in
-                let member = zip.dataRange(member: 0)
-                zip.bytes[member.upperBound - 1] ^= 0x40
-            }
-        })
+        let error = try #require(
+            inputError {
+                try npzVariant("npz/stored.npz") { zip in
+                    let member = zip.dataRange(member: 0)
+                    zip.bytes[member.upperBound - 1] ^= 0x40
+                }
+            })
         #expect(error.tensor == "weights")
         #expect(error.reason.hasPrefix("CRC-32 mismatch"))
     }
 
     @Test func npzCorruptedDeflateStreamIsRejected() throws {
-        let error = try #require(inputError {
-            try npzVariant("npz/deflated.npz") { zip in
-                let member = zip.dataRange(member: 0)
-                for i in member.lowerBound..<(member.lowerBound + 6) { zip.bytes[i] = 0xFF }
-            }
-        })
+        let error = try #require(
+            inputError {
+                try npzVariant("npz/deflated.npz") { zip in
+                    let member = zip.dataRange(member: 0)
+                    for i in member.lowerBound..<(member.lowerBound + 6) { zip.bytes[i] = 0xFF }
+                }
+            })
         #expect(error.tensor == "weights")
-        #expect(error.reason.hasPrefix("deflate data is corrupt") || error.reason.hasPrefix("deflate data ends early"), "\(error)")
+        #expect(
+            error.reason.hasPrefix("deflate data is corrupt") || error.reason.hasPrefix("deflate data ends early"), "\(error)")
     }
 
     @Test(arguments: NpzCase.all)
@@ -448,40 +529,64 @@ import Glibc
         var testDescription: String { label }
 
         static let all: [NpzCase] = [
-            .init(label: "size disagrees", fixture: "npz/deflated.npz", tensor: "half",
-                  reason: "inflates to 132 bytes but the archive declares 133") { $0.patchCentral(member: 2, at: 24, le32(133)) },
-            .init(label: "inflates to more", fixture: "npz/deflated.npz", tensor: "half",
-                  reason: "inflates to more than the 131 bytes the archive declares") { $0.patchCentral(member: 2, at: 24, le32(131)) },
-            .init(label: "zip bomb ratio", fixture: "npz/deflated.npz", tensor: "zeros",
-                  reason: "refusing: looks like a zip bomb (72 compressed bytes declared to inflate to 79201)") {
-                      $0.patchCentral(member: 3, at: 24, le32(79201))  // 1100:1 + 1
-                  },
-            .init(label: "encrypted", fixture: "npz/stored.npz", tensor: "weights",
-                  reason: "the member is encrypted") { $0.patchCentral(member: 0, at: 8, le16(1)) },
-            .init(label: "method 12", fixture: "npz/stored.npz", tensor: "counts",
-                  reason: "compression method 12 is not supported (only 0 stored and 8 deflate)") { $0.patchCentral(member: 1, at: 10, le16(12)) },
-            .init(label: "stored sizes differ", fixture: "npz/stored.npz", tensor: "counts",
-                  reason: "stored member declares 151 compressed bytes but 152 uncompressed") { $0.patchCentral(member: 1, at: 20, le32(151)) },
-            .init(label: "local header outside", fixture: "npz/stored.npz", tensor: "half",
-                  reason: "local header offset 1000000 lies outside the file") { $0.patchCentral(member: 2, at: 42, le32(1_000_000)) },
-            .init(label: "no local header", fixture: "npz/stored.npz", tensor: "half",
-                  reason: "no local file header at offset 3") { $0.patchCentral(member: 2, at: 42, le32(3)) },
-            .init(label: "data outside", fixture: "npz/stored.npz", tensor: "zeros",
-                  reason: "member data [") { zip in
-                      zip.patchCentral(member: 3, at: 20, le32(100_000))
-                      zip.patchCentral(member: 3, at: 24, le32(100_000))
-                  },
-            .init(label: "not npy", fixture: "npz/stored.npz", tensor: "zeros.txt",
-                  reason: "member 'zeros.txt' is not a .npy file") { $0.renameCentral(member: 3, to: "zeros.txt") },
-            .init(label: "directory outside", fixture: "npz/stored.npz", tensor: nil,
-                  reason: "the central directory [") { zip in
-                      let end = zip.bytes.count - 22
-                      zip.patch(at: end + 16, le32(0x7FFF_0000))
-                  },
-            .init(label: "no end record", fixture: "npz/stored.npz", tensor: nil,
-                  reason: "not a zip archive (no end of central directory record)") { zip in
-                      zip.bytes.removeLast(22)
-                  },
+            .init(
+                label: "size disagrees", fixture: "npz/deflated.npz", tensor: "half",
+                reason: "inflates to 132 bytes but the archive declares 133"
+            ) { $0.patchCentral(member: 2, at: 24, le32(133)) },
+            .init(
+                label: "inflates to more", fixture: "npz/deflated.npz", tensor: "half",
+                reason: "inflates to more than the 131 bytes the archive declares"
+            ) { $0.patchCentral(member: 2, at: 24, le32(131)) },
+            .init(
+                label: "zip bomb ratio", fixture: "npz/deflated.npz", tensor: "zeros",
+                reason: "refusing: looks like a zip bomb (72 compressed bytes declared to inflate to 79201)"
+            ) {
+                $0.patchCentral(member: 3, at: 24, le32(79201))  // 1100:1 + 1
+            },
+            .init(
+                label: "encrypted", fixture: "npz/stored.npz", tensor: "weights",
+                reason: "the member is encrypted"
+            ) { $0.patchCentral(member: 0, at: 8, le16(1)) },
+            .init(
+                label: "method 12", fixture: "npz/stored.npz", tensor: "counts",
+                reason: "compression method 12 is not supported (only 0 stored and 8 deflate)"
+            ) { $0.patchCentral(member: 1, at: 10, le16(12)) },
+            .init(
+                label: "stored sizes differ", fixture: "npz/stored.npz", tensor: "counts",
+                reason: "stored member declares 151 compressed bytes but 152 uncompressed"
+            ) { $0.patchCentral(member: 1, at: 20, le32(151)) },
+            .init(
+                label: "local header outside", fixture: "npz/stored.npz", tensor: "half",
+                reason: "local header offset 1000000 lies outside the file"
+            ) { $0.patchCentral(member: 2, at: 42, le32(1_000_000)) },
+            .init(
+                label: "no local header", fixture: "npz/stored.npz", tensor: "half",
+                reason: "no local file header at offset 3"
+            ) { $0.patchCentral(member: 2, at: 42, le32(3)) },
+            .init(
+                label: "data outside", fixture: "npz/stored.npz", tensor: "zeros",
+                reason: "member data ["
+            ) { zip in
+                zip.patchCentral(member: 3, at: 20, le32(100_000))
+                zip.patchCentral(member: 3, at: 24, le32(100_000))
+            },
+            .init(
+                label: "not npy", fixture: "npz/stored.npz", tensor: "zeros.txt",
+                reason: "member 'zeros.txt' is not a .npy file"
+            ) { $0.renameCentral(member: 3, to: "zeros.txt") },
+            .init(
+                label: "directory outside", fixture: "npz/stored.npz", tensor: nil,
+                reason: "the central directory ["
+            ) { zip in
+                let end = zip.bytes.count - 22
+                zip.patch(at: end + 16, le32(0x7FFF_0000))
+            },
+            .init(
+                label: "no end record", fixture: "npz/stored.npz", tensor: nil,
+                reason: "not a zip archive (no end of central directory record)"
+            ) { zip in
+                zip.bytes.removeLast(22)
+            },
         ]
     }
 
@@ -514,7 +619,8 @@ import Glibc
     }
 
     @Test func npzDeclaringOver16GiBIsRefusedBeforeInflating() throws {
-        let zip = Zip.build([("big.npy", [UInt8](repeating: 0, count: 20_000_000))], zip64: true, method: 8, declaredSize: 17 << 30)
+        let zip = Zip.build(
+            [("big.npy", [UInt8](repeating: 0, count: 20_000_000))], zip64: true, method: 8, declaredSize: 17 << 30)
         let error = try #require(inputError { _ = try writeAndRead(zip, name: "big.npz") })
         #expect(error.tensor == "big")
         #expect(error.reason == "refusing: looks like a zip bomb (20000000 compressed bytes declared to inflate to 18253611008)")
@@ -528,7 +634,9 @@ import Glibc
     // MARK: - floatValues
 
     @Test func floatValuesConvertsEveryDtypeAndByteOrder() {
-        func values(_ dtype: DType, _ bytes: [UInt8], order: ByteOrder = .little, shape: [Int]? = nil, fortran: Bool = false) -> [Float] {
+        func values(
+            _ dtype: DType, _ bytes: [UInt8], order: ByteOrder = .little, shape: [Int]? = nil, fortran: Bool = false
+        ) -> [Float] {
             bytes.withUnsafeBytes { raw in
                 TensorData(
                     name: "t", dtype: dtype, shape: shape ?? [bytes.count / dtype.size], byteOrder: order,
@@ -600,7 +708,8 @@ private enum Expected {
             let want = try #require(tensors[tensor.name], sourceLocation: sourceLocation)
             #expect(tensor.dtype.rawValue == want["dtype"] as? String, "\(tensor.name)", sourceLocation: sourceLocation)
             #expect(tensor.shape == want["shape"] as? [Int], "\(tensor.name)", sourceLocation: sourceLocation)
-            #expect((tensor.byteOrder == .big ? "big" : "little") == want["byte_order"] as? String, sourceLocation: sourceLocation)
+            #expect(
+                (tensor.byteOrder == .big ? "big" : "little") == want["byte_order"] as? String, sourceLocation: sourceLocation)
             #expect(tensor.fortranOrder == want["fortran"] as? Bool, "\(tensor.name)", sourceLocation: sourceLocation)
             let values = try #require(want["values"] as? [Double], sourceLocation: sourceLocation)
             #expect(tensor.floatValues() == values.map { Float($0) }, "\(tensor.name)", sourceLocation: sourceLocation)
@@ -649,7 +758,8 @@ struct Zip: Sendable {
             let localExtra = zip64 ? le16(1) + le16(16) + le64(uncompressed) + le64(UInt64(data.count)) : []
             out += le32(0x0403_4b50) + le16(45) + le16(0) + le16(method) + le32(0) + le32(crc) + le32(size32) + le32(size32)
             out += le16(UInt16(nameBytes.count)) + le16(UInt16(localExtra.count)) + nameBytes + localExtra + data
-            let centralExtra = zip64 ? le16(1) + le16(24) + le64(uncompressed) + le64(UInt64(data.count)) + le64(UInt64(offset)) : []
+            let centralExtra =
+                zip64 ? le16(1) + le16(24) + le64(uncompressed) + le64(UInt64(data.count)) + le64(UInt64(offset)) : []
             central += le32(0x0201_4b50) + le16(45) + le16(45) + le16(0) + le16(method) + le32(0) + le32(crc)
             central += le32(size32) + le32(size32) + le16(UInt16(nameBytes.count)) + le16(UInt16(centralExtra.count)) + le16(0)
             central += le16(0) + le16(0) + le32(0) + le32(zip64 ? 0xFFFF_FFFF : UInt32(offset)) + nameBytes + centralExtra
@@ -659,12 +769,18 @@ struct Zip: Sendable {
         if zip64 {
             let record = out.count
             out += le32(0x0606_4b50) + le64(44) + le16(45) + le16(45) + le32(0) + le32(0)
-            out += le64(UInt64(members.count)) + le64(UInt64(members.count)) + le64(UInt64(central.count)) + le64(UInt64(centralOffset))
+            out +=
+                le64(UInt64(members.count)) + le64(UInt64(members.count)) + le64(UInt64(central.count))
+                + le64(UInt64(centralOffset))
             out += le32(0x0706_4b50) + le32(0) + le64(UInt64(record)) + le32(1)
-            out += le32(0x0605_4b50) + le16(0) + le16(0) + le16(0xFFFF) + le16(0xFFFF) + le32(0xFFFF_FFFF) + le32(0xFFFF_FFFF) + le16(0)
+            out +=
+                le32(0x0605_4b50) + le16(0) + le16(0) + le16(0xFFFF) + le16(0xFFFF) + le32(0xFFFF_FFFF) + le32(0xFFFF_FFFF)
+                + le16(0)
         } else {
             let count = le16(UInt16(members.count))
-            out += le32(0x0605_4b50) + le16(0) + le16(0) + count + count + le32(UInt32(central.count)) + le32(UInt32(centralOffset)) + le16(0)
+            out +=
+                le32(0x0605_4b50) + le16(0) + le16(0) + count + count + le32(UInt32(central.count)) + le32(UInt32(centralOffset))
+                + le16(0)
         }
         return out
     }

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -82,12 +83,14 @@ import Testing
         },
         Bad(description: "overlapping tensors", fileName: "overlap.safetensors", tensor: nil) {
             TensorFiles.safetensors(
-                header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+                header:
+                    #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
                 data: TensorFiles.floats([1, 2, 3]))
         },
         Bad(description: "duplicate tensor names", fileName: "dup.safetensors", tensor: st) {
             TensorFiles.safetensors(
-                header: #"{"layer1.out":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"layer1.out":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                header:
+                    #"{"layer1.out":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"layer1.out":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
                 data: TensorFiles.floats([1, 2]))
         },
         Bad(description: "empty tensor", fileName: "emptytensor.safetensors", tensor: st) {
@@ -144,7 +147,9 @@ import Testing
     ]
 
     /// A database holding the three batches of a golden case, and its state.
-    static func seededStore(_ dir: TemporaryDirectory, flags: [String] = [], inputs: [String] = [good]) throws -> (db: String, before: Snapshot) {
+    static func seededStore(
+        _ dir: TemporaryDirectory, flags: [String] = [], inputs: [String] = [good]
+    ) throws -> (db: String, before: Snapshot) {
         let db = dir.path("store.sqlite")
         let run = try CLI.run(["run", "--db", db, "--session", "s"] + flags + inputs)
         #expect(run.status == 0, "\(run.stderr)")
@@ -200,7 +205,9 @@ import Testing
         let (db, before) = try Self.seededStore(dir)
         let result = try CLI.run(["run", "--db", db, "--session", "s", "--observer", "ema", Self.good])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("tensor 'layer1.out'") && result.stderr.contains("observer ema (stored: minmax)"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("tensor 'layer1.out'") && result.stderr.contains("observer ema (stored: minmax)"),
+            "\(result.stderr)")
         #expect(result.stderr.contains("new session (--session s-2)"))
         #expect(try Snapshot(db) == before)
     }
@@ -210,7 +217,9 @@ import Testing
         let db = dir.path("x.sqlite")
         let missing = try CLI.run(["run", "--db", db, "--session", "s", dir.path("nope.safetensors")])
         #expect(missing.status != 0 && missing.stderr.contains("nope.safetensors"))
-        let bitwidth = try CLI.run(["run", "--db", db, "--session", "t", "--bitwidth", "32", "--convention", "pytorch", Self.good])
+        let bitwidth = try CLI.run([
+            "run", "--db", db, "--session", "t", "--bitwidth", "32", "--convention", "pytorch", Self.good,
+        ])
         #expect(bitwidth.status != 0 && bitwidth.stderr.contains("bitwidth 32"), "\(bitwidth.stderr)")
         let noSession = try CLI.run(["show", "--db", db, "nobody"])
         #expect(noSession.status != 0 && noSession.stderr.contains("no session named 'nobody'"), "\(noSession.stderr)")

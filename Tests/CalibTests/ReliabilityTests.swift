@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -73,7 +74,9 @@ import Testing
                 if attempt == 3 { break }
             }
             let check = try CLI.run(["check", "--db", db])
-            #expect(check.status == 0 || check.stderr.contains("no calibration database"), "after kill \(i): \(check.stdout)\(check.stderr)")
+            #expect(
+                check.status == 0 || check.stderr.contains("no calibration database"),
+                "after kill \(i): \(check.stdout)\(check.stderr)")
             let resumed = try CLI.run(["run", "--db", db, "--session", "s"] + Self.runFlags + [batches])
             #expect(resumed.status == 0, "\(resumed.stderr)")
             #expect(try Self.export(db) == expected, "kill point \(i) of \(points)")
@@ -142,7 +145,9 @@ import Testing
         let reference = dir.path("reference.sqlite")
         #expect(try CLI.run(["run", "--db", reference, "--session", "s"] + Self.runFlags + files).status == 0)
         #expect(try Self.export(db) == Self.export(reference))
-        print("concurrent read/write: \(readsDuringRun) reads during the run (\(reads) in all), all consistent; second writer waited and succeeded")
+        print(
+            "concurrent read/write: \(readsDuringRun) reads during the run (\(reads) in all), all consistent; second writer waited and succeeded"
+        )
     }
 
     @Test func sameSessionTwoWritersNeverDoubleCount() throws {

@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import Testing
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -56,7 +57,9 @@ import Testing
         let path = dir.path("edited.sqlite")
         do {
             let store = try CalibStore(path: path)
-            try store.writer.write { db in try db.execute(sql: "UPDATE calib_migrations SET checksum = 'x' WHERE name = '0001_initial'") }
+            try store.writer.write { db in
+                try db.execute(sql: "UPDATE calib_migrations SET checksum = 'x' WHERE name = '0001_initial'")
+            }
         }
         #expect {
             try CalibStore(path: path)
@@ -77,13 +80,15 @@ import Testing
             let old = try DatabaseQueue(path: path)
             try Schema.migrator.migrate(old, upTo: "0002_roles_labels_imports")
             try old.write { db in
-                try db.execute(sql: """
-                    INSERT INTO sessions (name, created_at, updated_at, status, stats_config, encoding_config, tool_version)
-                    VALUES ('old', 'then', 'then', 'ready', '{"averaging_constant":0.01,"observer":"minmax","per_channel_axis":null,"tensors":[]}',
-                            '{"bitwidth":8,"convention":"aimet","reduce_range":false,"signed":false,"symmetric":false}', '0.1')
-                    """)
                 try db.execute(
-                    sql: "INSERT INTO batches (session_id, seq, source, sha256, tensors, elements, bytes, added_at) VALUES (1, 0, 'b', ?, 0, 0, 1, 'then')",
+                    sql: """
+                        INSERT INTO sessions (name, created_at, updated_at, status, stats_config, encoding_config, tool_version)
+                        VALUES ('old', 'then', 'then', 'ready', '{"averaging_constant":0.01,"observer":"minmax","per_channel_axis":null,"tensors":[]}',
+                                '{"bitwidth":8,"convention":"aimet","reduce_range":false,"signed":false,"symmetric":false}', '0.1')
+                        """)
+                try db.execute(
+                    sql:
+                        "INSERT INTO batches (session_id, seq, source, sha256, tensors, elements, bytes, added_at) VALUES (1, 0, 'b', ?, 0, 0, 1, 'then')",
                     arguments: [sha])
             }
         }
@@ -105,7 +110,9 @@ import Testing
         let files = try FileManager.default.contentsOfDirectory(atPath: batches).sorted().map { batches + "/" + $0 }
         let store = try CalibStore(path: path)
         let session = try store.createSession(name: "s", observer: ObserverConfig(), scheme: QuantScheme())
-        try store.writer.write { db in try db.execute(sql: "UPDATE sessions SET batch_hash = 'sha256' WHERE id = ?", arguments: [session.id]) }
+        try store.writer.write { db in
+            try db.execute(sql: "UPDATE sessions SET batch_hash = 'sha256' WHERE id = ?", arguments: [session.id])
+        }
         let runner = CalibrationRunner(store: store, options: RunOptions(session: "s"))
         #expect(try runner.run(BatchReader(inputs: [files[0]])).added == 1)
         let again = try runner.run(BatchReader(inputs: files))
@@ -131,9 +138,12 @@ import Testing
         let session = try store.createSession(name: "x", observer: observer, scheme: scheme, model: "m")
         var stats = TensorStats(observer: observer, channels: 3)
         stats.accumulate(BatchRange(min: [-1, .infinity, -0.1], max: [1, -.infinity, 3.3], elements: 30, nonfinite: 2))
-        let record = TensorRecord(id: 0, name: "t", role: .activation, dtype: .float16, shape: [2, 3, 5], channelAxis: 1, channels: 3)
+        let record = TensorRecord(
+            id: 0, name: "t", role: .activation, dtype: .float16, shape: [2, 3, 5], channelAxis: 1, channels: 3)
         let batch = BatchRecord(seq: 0, source: "b", contentHash: "ab", tensors: 1, elements: 30, bytes: 60, addedAt: "now")
-        try store.commit(BatchCommit(batches: [batch], tensors: [Derivation.rows(for: record, stats: stats, scheme: scheme, isNew: true)]), session: session, expectedBatches: 0)
+        try store.commit(
+            BatchCommit(batches: [batch], tensors: [Derivation.rows(for: record, stats: stats, scheme: scheme, isNew: true)]),
+            session: session, expectedBatches: 0)
         let reports = try store.reports(session: session)
         #expect(reports.count == 1)
         #expect(reports[0].stats == stats)
@@ -142,7 +152,10 @@ import Testing
         #expect(reports[0].tensor.dtype == .float16)
         // A stale writer (expecting 0 batches when there is 1) is refused, not merged.
         #expect(throws: StoreError.self) {
-            try store.commit(BatchCommit(batches: [batch], tensors: [Derivation.rows(for: record, stats: stats, scheme: scheme, isNew: false)]), session: session, expectedBatches: 0)
+            try store.commit(
+                BatchCommit(
+                    batches: [batch], tensors: [Derivation.rows(for: record, stats: stats, scheme: scheme, isNew: false)]),
+                session: session, expectedBatches: 0)
         }
     }
 
@@ -170,7 +183,8 @@ import Testing
         let pieces = try CalibStore()
         _ = try CalibrationRunner(store: pieces, options: options).run(try BatchReader(inputs: Array(files[..<2])))
         // The resumed run repeats the first batches (skipped) and adds the rest; EMA order is kept.
-        let resumed = try CalibrationRunner(store: pieces, options: RunOptions(session: "ema")).run(try BatchReader(inputs: files))
+        let resumed = try CalibrationRunner(store: pieces, options: RunOptions(session: "ema")).run(
+            try BatchReader(inputs: files))
         #expect(resumed.added == 3 && resumed.skipped == 2)
         let a = try whole.reports(session: whole.requireSession("ema"))
         let b = try pieces.reports(session: pieces.requireSession("ema"))
@@ -190,11 +204,21 @@ import Testing
         for policy in [CommitPolicy.everyBatch, allInOne, CommitPolicy(maxBatches: 2, costRatio: 1e9, maxSeconds: 1e9)] {
             let store = try CalibStore()
             var seqs: [Int] = []
-            let summary = try CalibrationRunner(store: store, options: RunOptions(session: "s", settings: settings, commitPolicy: policy))
-                .run(try BatchReader(inputs: files)) { if case .committed(let b) = $0 { seqs.append(b.seq) } }
+            let summary = try CalibrationRunner(
+                store: store, options: RunOptions(session: "s", settings: settings, commitPolicy: policy)
+            )
+            .run(try BatchReader(inputs: files)) { if case .committed(let b) = $0 { seqs.append(b.seq) } }
             #expect(summary.added == files.count && summary.totalBatches == files.count)
             let id = try store.requireSession("s").id
-            results.append((try store.reports(session: store.requireSession("s")), try store.batches(session: id).map { var b = $0; b.addedAt = ""; return b }))
+            results.append(
+                (
+                    try store.reports(session: store.requireSession("s")),
+                    try store.batches(session: id).map {
+                        var b = $0
+                        b.addedAt = ""
+                        return b
+                    }
+                ))
             committed.append(seqs)
             #expect(try store.check().isEmpty)
         }
@@ -219,7 +243,8 @@ import Testing
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: bad))
         let other = try CalibStore()
         #expect(throws: InputError.self) {
-            try CalibrationRunner(store: other, options: RunOptions(session: "t", commitPolicy: allInOne)).run(try BatchReader(inputs: files + [bad]))
+            try CalibrationRunner(store: other, options: RunOptions(session: "t", commitPolicy: allInOne)).run(
+                try BatchReader(inputs: files + [bad]))
         }
         let t = try other.requireSession("t")
         #expect(try other.batches(session: t.id).count == files.count)
@@ -243,8 +268,9 @@ import Testing
     }
 
     func embeddedSQL(_ name: String) -> String {
-        try! String(contentsOf: Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("migrations/\(name).sql"), encoding: .utf8)
+        try! String(
+            contentsOf: Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("migrations/\(name).sql"), encoding: .utf8)
     }
 }
 

@@ -6,7 +6,9 @@ import Foundation
 public struct TensorRTFormat: EncodingFormat, EncodingImportFormat {
     public init() {}
     public var name: String { "tensorrt" }
-    public var summary: String { "TRT-<version>-<algorithm>, then name: hex lines (big-endian float32 amax / 127); per-tensor only" }
+    public var summary: String {
+        "TRT-<version>-<algorithm>, then name: hex lines (big-endian float32 amax / 127); per-tensor only"
+    }
 
     public func render(_ content: ExportContent, options: ExportOptions) throws -> ExportedFiles {
         let table = content.table
@@ -15,7 +17,8 @@ public struct TensorRTFormat: EncodingFormat, EncodingImportFormat {
                 "TensorRT implicit INT8 caches hold one scale per tensor; '\(perChannel.name)' is per-channel "
                     + "(export it with another format, or leave it out with --tensor)")
         }
-        return .file(Data(TensorRTCache.export(table, version: options.tensorRT.version, algorithm: options.tensorRT.algorithm).utf8))
+        return .file(
+            Data(TensorRTCache.export(table, version: options.tensorRT.version, algorithm: options.tensorRT.algorithm).utf8))
     }
 
     public func parse(_ data: Data, file: String, derive: RangeEncoder) throws -> EncodingTable {

@@ -1,4 +1,3 @@
-import Foundation
 import CalibDerivation
 import CalibFormats
 import CalibModel
@@ -6,6 +5,7 @@ import CalibObservers
 import CalibReaders
 import CalibStore
 import CalibSupport
+import Foundation
 
 /// One selected tensor of a batch, paired with the state it will be folded into.
 struct PlannedTensor {
@@ -50,7 +50,8 @@ extension CalibrationRunner {
         // Every core, pieces of at most a few MiB; each piece's pages are dropped from memory once
         // read, so a run holds what it reads now, not whole batches.
         let tensors = plan.map(\.data)
-        let ranges = RangeKernel.observe(tensors, channelAxes: plan.map(\.update.record.channelAxis), threads: Self.cores) { i, bytes in
+        let ranges = RangeKernel.observe(tensors, channelAxes: plan.map(\.update.record.channelAxis), threads: Self.cores) {
+            i, bytes in
             tensors[i].releasePages(bytes)
         }
         var updates = plan.map(\.update)
@@ -58,7 +59,8 @@ extension CalibrationRunner {
             if options.nonfinite == .error && range.nonfinite > 0 {
                 throw InputError(
                     file: batch.source, tensor: tensors[i].name,
-                    "\(range.nonfinite) NaN/Inf values (--nonfinite error); use --nonfinite ignore to leave them out of the ranges")
+                    "\(range.nonfinite) NaN/Inf values (--nonfinite error); use --nonfinite ignore to leave them out of the ranges"
+                )
             }
             updates[i].stats.accumulate(range)
         }
@@ -72,7 +74,9 @@ extension CalibrationRunner {
     /// against what the session holds; reads no tensor data.
     func plan(_ batch: Batch, _ run: RunState) throws -> [PlannedTensor] {
         let plan = try batch.tensors.filter { Glob.matchesAny(options.tensorFilter, $0.name) }.map { tensor in
-            PlannedTensor(data: tensor, update: try update(for: tensor, stored: run.tensors[tensor.name], batch: batch, session: run.session))
+            PlannedTensor(
+                data: tensor,
+                update: try update(for: tensor, stored: run.tensors[tensor.name], batch: batch, session: run.session))
         }
         guard !plan.isEmpty else {
             throw InputError(
@@ -94,9 +98,11 @@ extension CalibrationRunner {
             let record = TensorRecord(
                 id: 0, name: tensor.name, role: settings.role, dtype: tensor.dtype, shape: tensor.shape, channelAxis: axis,
                 channels: channels)
-            return TensorUpdate(record: record, stats: TensorStats(observer: observer, channels: channels), scheme: settings.scheme, isNew: true)
+            return TensorUpdate(
+                record: record, stats: TensorStats(observer: observer, channels: channels), scheme: settings.scheme, isNew: true)
         }
-        try Self.checkCompatible(stored: stored, observer: observer, channels: channels, tensor: tensor, batch: batch, session: session)
+        try Self.checkCompatible(
+            stored: stored, observer: observer, channels: channels, tensor: tensor, batch: batch, session: session)
         var update = stored
         update.record.role = settings.role
         update.scheme = settings.scheme
@@ -114,7 +120,8 @@ extension CalibrationRunner {
             throw StoreError.incompatible(
                 session: session.name, tensor: tensor.name,
                 "this run observes it with \(differences.joined(separator: ", ")). Statistics observed differently "
-                    + "cannot be mixed: drop the flag or config rule, or calibrate into a new session (--session \(session.name)-2)")
+                    + "cannot be mixed: drop the flag or config rule, or calibrate into a new session (--session \(session.name)-2)"
+            )
         }
         if channels != stored.record.channels {
             throw InputError(
@@ -130,7 +137,8 @@ extension CalibrationRunner {
         let rank = tensor.shape.count
         let a = axis < 0 ? rank + axis : axis
         guard a >= 0 && a < rank else {
-            throw InputError(file: source, tensor: tensor.name, "per-channel axis \(axis) is out of range for shape \(tensor.shape)")
+            throw InputError(
+                file: source, tensor: tensor.name, "per-channel axis \(axis) is out of range for shape \(tensor.shape)")
         }
         return a
     }

@@ -1,4 +1,3 @@
-import Foundation
 import CalibDerivation
 import CalibFormats
 import CalibModel
@@ -6,6 +5,7 @@ import CalibObservers
 import CalibReaders
 import CalibStore
 import CalibSupport
+import Foundation
 
 /// Streams batches through the observers into a session: reader → observer → derivation → store.
 ///
@@ -128,7 +128,9 @@ public final class CalibrationRunner {
             onEvent(.rederived(changed.map(\.record.name)))
         }
         run.summary.skipped += 1
-        onEvent(.skippedDuplicate(source: batch.source, existing: stored, unobserved: plan.filter(\.update.isNew).map(\.update.record.name)))
+        onEvent(
+            .skippedDuplicate(
+                source: batch.source, existing: stored, unobserved: plan.filter(\.update.isNew).map(\.update.record.name)))
     }
 
     /// Writes what is pending in one transaction; returns the batch rows it stored.
@@ -149,7 +151,7 @@ public final class CalibrationRunner {
         run.batchCount += stored.batches.count
         run.summary.added += stored.batches.count
         run.pending.committed(seconds: seconds)
-        stored.batches.forEach { onEvent(.committed($0)) }
+        for batch in stored.batches { onEvent(.committed(batch)) }
         return stored.batches
     }
 

@@ -1,4 +1,3 @@
-import Foundation
 import CalibDerivation
 import CalibFormats
 import CalibModel
@@ -6,6 +5,7 @@ import CalibObservers
 import CalibReaders
 import CalibStore
 import CalibSupport
+import Foundation
 
 /// A tensor as a run tracks it: its record, its statistics so far and the scheme its default
 /// encoding is derived with.
@@ -59,12 +59,16 @@ struct PendingCommit {
     }
 
     func isDue(_ policy: CommitPolicy) -> Bool {
-        !isEmpty && policy.isDue(batches: batches.count, waited: Date().timeIntervalSince(lastCommitEnd), lastCommit: lastCommitSeconds)
+        !isEmpty
+            && policy.isDue(
+                batches: batches.count, waited: Date().timeIntervalSince(lastCommitEnd), lastCommit: lastCommitSeconds)
     }
 
     /// The rows to store: each tensor's default encoding derived from its statistics.
     func rows() -> BatchCommit {
-        BatchCommit(batches: batches, tensors: tensors.map { Derivation.rows(for: $0.record, stats: $0.stats, scheme: $0.scheme, isNew: $0.isNew) })
+        BatchCommit(
+            batches: batches,
+            tensors: tensors.map { Derivation.rows(for: $0.record, stats: $0.stats, scheme: $0.scheme, isNew: $0.isNew) })
     }
 
     /// Empties the value after a commit that took `seconds`.

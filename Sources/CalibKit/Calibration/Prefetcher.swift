@@ -1,4 +1,3 @@
-import Foundation
 import CalibDerivation
 import CalibFormats
 import CalibModel
@@ -6,6 +5,7 @@ import CalibObservers
 import CalibReaders
 import CalibStore
 import CalibSupport
+import Foundation
 
 /// Reads (maps, validates and hashes) the next batch on its own thread while the current one is
 /// observed and committed, so reading and observing overlap on two cores. Holds at most one batch

@@ -5,7 +5,9 @@ import Foundation
 public enum EncodingImport {
     /// ONNX Runtime files carry ranges: their encodings are derived with `override` applied to
     /// ONNX Runtime's defaults (asymmetric uint8 activations).
-    public static func read(path: String, format: any EncodingImportFormat, override: SettingsOverride = SettingsOverride()) throws -> EncodingTable {
+    public static func read(
+        path: String, format: any EncodingImportFormat, override: SettingsOverride = SettingsOverride()
+    ) throws -> EncodingTable {
         var url = URL(fileURLWithPath: path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -14,7 +16,8 @@ public enum EncodingImport {
         if isDirectory.boolValue {
             let members = format.directoryMembers
             guard !members.isEmpty else { throw InputError(file: path, "is a directory; --format \(format.name) reads one file") }
-            guard let name = members.first(where: { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }) else {
+            guard let name = members.first(where: { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) })
+            else {
                 throw InputError(file: path, "holds none of \(members.joined(separator: ", "))")
             }
             url = url.appendingPathComponent(name)

@@ -26,15 +26,18 @@ public struct DiffReport: Sendable {
     }
 
     public var table: ReportTable {
-        var table = ReportTable(["TENSOR", "CH", "SCALE B/A", "SCALE Δ", "RANGE Δ", "OFFSET Δ", "WORST CH"], numeric: [1, 2, 3, 4, 5, 6])
+        var table = ReportTable(
+            ["TENSOR", "CH", "SCALE B/A", "SCALE Δ", "RANGE Δ", "OFFSET Δ", "WORST CH"], numeric: [1, 2, 3, 4, 5, 6])
         for c in diff.changes.prefix(limit ?? .max) {
             if let mismatch = c.mismatch {
                 table.append([.init(c.name), .init(String(c.channels)), "-", .init(mismatch, warning: true), "-", "-", "-"])
                 continue
             }
             table.append([
-                .init(c.name), .init(String(c.channels)), .init(String(format: "%.6f", c.scaleRatio)), .init(Describe.percent(c.scaleChange)),
-                .init(Describe.percent(c.rangeChange)), .init(String(c.offsetChange)), .init(c.worstChannel.map(String.init) ?? "-"),
+                .init(c.name), .init(String(c.channels)), .init(String(format: "%.6f", c.scaleRatio)),
+                .init(Describe.percent(c.scaleChange)),
+                .init(Describe.percent(c.rangeChange)), .init(String(c.offsetChange)),
+                .init(c.worstChannel.map(String.init) ?? "-"),
             ])
         }
         return table
@@ -64,22 +67,29 @@ public struct DiffReport: Sendable {
         func number(_ d: Double) -> JSONValue { d.isFinite ? .float(Float(d)) : .null }
         return .object([
             ("a", .string(a)), ("b", .string(b)),
-            ("tensors", .array(diff.changes.map { c in
-                .object([
-                    ("name", .string(c.name)), ("channels", .int(c.channels)),
-                    ("scale_ratio", number(c.scaleRatio)), ("scale_change_pct", number(c.scaleChange * 100)),
-                    ("range_change_pct", number(c.rangeChange * 100)), ("offset_change", .int(c.offsetChange)),
-                    ("worst_channel", c.worstChannel.map(JSONValue.int) ?? .null),
-                    ("mismatch", c.mismatch.map(JSONValue.string) ?? .null),
-                ])
-            })),
+            (
+                "tensors",
+                .array(
+                    diff.changes.map { c in
+                        .object([
+                            ("name", .string(c.name)), ("channels", .int(c.channels)),
+                            ("scale_ratio", number(c.scaleRatio)), ("scale_change_pct", number(c.scaleChange * 100)),
+                            ("range_change_pct", number(c.rangeChange * 100)), ("offset_change", .int(c.offsetChange)),
+                            ("worst_channel", c.worstChannel.map(JSONValue.int) ?? .null),
+                            ("mismatch", c.mismatch.map(JSONValue.string) ?? .null),
+                        ])
+                    })
+            ),
             ("only_in_a", .array(diff.onlyInA.map(JSONValue.string))),
             ("only_in_b", .array(diff.onlyInB.map(JSONValue.string))),
-            ("summary", .object([
-                ("compared", .int(diff.changes.count)), ("changed", .int(changed.count)),
-                ("max_scale_change_pct", number(diff.maxScaleChange * 100)),
-                ("fail_above_pct", failAbove.map { .float(Float($0)) } ?? .null), ("failed", .bool(failed)),
-            ])),
+            (
+                "summary",
+                .object([
+                    ("compared", .int(diff.changes.count)), ("changed", .int(changed.count)),
+                    ("max_scale_change_pct", number(diff.maxScaleChange * 100)),
+                    ("fail_above_pct", failAbove.map { .float(Float($0)) } ?? .null), ("failed", .bool(failed)),
+                ])
+            ),
         ])
     }
 }

@@ -43,7 +43,8 @@ public struct SessionDiff: Sendable, Equatable {
     public init(a: [TensorReport], b: [TensorReport], sort: SortKey = .scale) {
         let byName = Dictionary(b.map { ($0.tensor.name, $0) }, uniquingKeysWith: { x, _ in x })
         let namesA = Set(a.map(\.tensor.name))
-        changes = a.compactMap { ra in byName[ra.tensor.name].map { Self.compare(ra.encoding, $0.encoding, name: ra.tensor.name) } }
+        changes = a.compactMap { ra in byName[ra.tensor.name].map { Self.compare(ra.encoding, $0.encoding, name: ra.tensor.name) }
+        }
         onlyInA = a.map(\.tensor.name).filter { byName[$0] == nil }.sorted()
         onlyInB = b.map(\.tensor.name).filter { !namesA.contains($0) }.sorted()
         sortChanges(by: sort)

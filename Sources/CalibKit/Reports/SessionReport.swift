@@ -20,7 +20,8 @@ public struct SessionReport: Sendable {
 
     public var heading: [ReportLine] {
         let s = session
-        var first = "\(s.status.rawValue), " + (s.origin == .imported ? "imported from \(s.importedFrom ?? "?")" : "\(batches) batches")
+        var first =
+            "\(s.status.rawValue), " + (s.origin == .imported ? "imported from \(s.importedFrom ?? "?")" : "\(batches) batches")
         if label != "default" { first += ", encoding set '\(label)'" }
         var lines = [ReportLine("  " + first, heading: "session \(s.name)")]
         for (key, value) in [("model", s.model), ("dataset", s.dataset), ("notes", s.notes)] {
@@ -31,14 +32,19 @@ public struct SessionReport: Sendable {
 
     public var table: ReportTable {
         var table = ReportTable(
-            ["TENSOR", "ROLE", "SHAPE", "CH", "BATCHES", "OBS MIN", "OBS MAX", "ENCODING", "SCALE", "OFFSET", "MIN", "MAX", "NONFINITE"],
+            [
+                "TENSOR", "ROLE", "SHAPE", "CH", "BATCHES", "OBS MIN", "OBS MAX", "ENCODING", "SCALE", "OFFSET", "MIN", "MAX",
+                "NONFINITE",
+            ],
             numeric: [3, 4, 5, 6, 8, 9, 10, 11, 12])
         for r in reports {
             let e = r.encoding
             let nonfinite = r.stats?.nonfinite ?? 0
             table.append([
-                .init(r.tensor.name), .init(r.tensor.role.rawValue), .init(r.tensor.shape.map(String.init).joined(separator: "x")),
-                .init(r.tensor.channelAxis.map { "\(r.tensor.channels)@\($0)" } ?? "-"), .init(r.stats.map { String($0.batches) } ?? "-"),
+                .init(r.tensor.name), .init(r.tensor.role.rawValue),
+                .init(r.tensor.shape.map(String.init).joined(separator: "x")),
+                .init(r.tensor.channelAxis.map { "\(r.tensor.channels)@\($0)" } ?? "-"),
+                .init(r.stats.map { String($0.batches) } ?? "-"),
                 .init(r.stats.map { Describe.values($0.min) } ?? "-"), .init(r.stats.map { Describe.values($0.max) } ?? "-"),
                 .init(Describe.scheme(e.scheme)), .init(Describe.values(e.scale)), .init(Describe.ints(e.offset)),
                 .init(Describe.values(e.min)), .init(Describe.values(e.max)),
@@ -54,7 +60,8 @@ public struct SessionReport: Sendable {
         var lines: [ReportLine] = []
         let flagged = reports.filter { ($0.stats?.nonfinite ?? 0) > 0 }.count
         if flagged > 0 {
-            lines.append(ReportLine("\(Describe.count(flagged, "tensor")) had NaN/Inf values (left out of the ranges)", warning: true))
+            lines.append(
+                ReportLine("\(Describe.count(flagged, "tensor")) had NaN/Inf values (left out of the ranges)", warning: true))
         }
         let problems = CoverageProblem.find(in: reports)
         if !problems.isEmpty {
@@ -83,7 +90,8 @@ public struct SessionListReport: Sendable {
     }
 
     public var table: ReportTable {
-        var table = ReportTable(["SESSION", "STATUS", "BATCHES", "TENSORS", "OBSERVER", "ENCODING", "UPDATED", "MODEL"], numeric: [2, 3])
+        var table = ReportTable(
+            ["SESSION", "STATUS", "BATCHES", "TENSORS", "OBSERVER", "ENCODING", "UPDATED", "MODEL"], numeric: [2, 3])
         for s in summaries {
             table.append([
                 .init(s.session.name), .init(s.session.status.rawValue), .init(String(s.batches)), .init(String(s.tensors)),
@@ -119,6 +127,7 @@ public enum SessionJSON {
     }
 
     public static func summary(_ s: SessionSummary) -> JSONValue {
-        .object(session(s.session) + [("batches", .int(s.batches)), ("tensors", .int(s.tensors)), ("elements", .int(s.elements))])
+        .object(
+            session(s.session) + [("batches", .int(s.batches)), ("tensors", .int(s.tensors)), ("elements", .int(s.elements))])
     }
 }

@@ -15,7 +15,8 @@ public struct EncodingTable: Sendable, Equatable {
         public var observedMin: [Float]?
         public var observedMax: [Float]?
 
-        public init(name: String, role: TensorRole, encoding: Encoding, observedMin: [Float]? = nil, observedMax: [Float]? = nil) {
+        public init(name: String, role: TensorRole, encoding: Encoding, observedMin: [Float]? = nil, observedMax: [Float]? = nil)
+        {
             self.name = name
             self.role = role
             self.encoding = encoding
@@ -42,17 +43,24 @@ extension EncodingTable {
             let e = entry.encoding
             func bad(_ what: String) -> FormatError { FormatError(format: format, "tensor '\(entry.name)': \(what)") }
             guard !entry.name.isEmpty else { throw FormatError(format: format, "an entry has an empty name") }
-            guard !e.scale.isEmpty, e.offset.count == e.scale.count, e.min.count == e.scale.count, e.max.count == e.scale.count else {
+            guard !e.scale.isEmpty, e.offset.count == e.scale.count, e.min.count == e.scale.count, e.max.count == e.scale.count
+            else {
                 throw bad("scale, offset and range counts differ")
             }
-            if let c = e.scale.firstIndex(where: { !($0.isFinite && $0 > 0) }) { throw bad("scale \(e.scale[c]) is not a positive finite number") }
-            if zip(e.min, e.max).contains(where: { !($0.0.isFinite && $0.1.isFinite) }) { throw bad("the representable range is not finite") }
+            if let c = e.scale.firstIndex(where: { !($0.isFinite && $0 > 0) }) {
+                throw bad("scale \(e.scale[c]) is not a positive finite number")
+            }
+            if zip(e.min, e.max).contains(where: { !($0.0.isFinite && $0.1.isFinite) }) {
+                throw bad("the representable range is not finite")
+            }
             for range in [entry.observedMin, entry.observedMax] {
                 if let range, range.count != e.scale.count || range.contains(where: { !$0.isFinite }) {
                     throw bad("the calibrated range is not finite")
                 }
             }
-            if let axis = e.channelAxis, axis < 0 { throw bad("negative channel axis \(axis) (the tensor's rank is unknown here)") }
+            if let axis = e.channelAxis, axis < 0 {
+                throw bad("negative channel axis \(axis) (the tensor's rank is unknown here)")
+            }
         }
         return self
     }
@@ -61,9 +69,12 @@ extension EncodingTable {
 extension EncodingTable {
     /// The table of a session's reports, in their order.
     public init(_ reports: [TensorReport]) {
-        self.init(entries: reports.map {
-            Entry(name: $0.tensor.name, role: $0.tensor.role, encoding: $0.encoding, observedMin: $0.stats?.min, observedMax: $0.stats?.max)
-        })
+        self.init(
+            entries: reports.map {
+                Entry(
+                    name: $0.tensor.name, role: $0.tensor.role, encoding: $0.encoding, observedMin: $0.stats?.min,
+                    observedMax: $0.stats?.max)
+            })
     }
 }
 

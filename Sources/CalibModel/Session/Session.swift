@@ -40,7 +40,11 @@ public struct Session: Sendable, Equatable {
     /// How the session's batches are identified; fixed when it is created (schema 3 made XXH3-128 the default).
     public var batchHash: ContentHashAlgorithm
 
-    public init(id: Int64, name: String, createdAt: String, updatedAt: String, status: Status, observer: ObserverConfig, tensorFilter: [String], scheme: QuantScheme, toolVersion: String, model: String?, dataset: String?, notes: String?, origin: Origin, importedFrom: String?, batchHash: ContentHashAlgorithm) {
+    public init(
+        id: Int64, name: String, createdAt: String, updatedAt: String, status: Status, observer: ObserverConfig,
+        tensorFilter: [String], scheme: QuantScheme, toolVersion: String, model: String?, dataset: String?, notes: String?,
+        origin: Origin, importedFrom: String?, batchHash: ContentHashAlgorithm
+    ) {
         self.id = id
         self.name = name
         self.createdAt = createdAt

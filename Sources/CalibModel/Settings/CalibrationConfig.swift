@@ -1,5 +1,5 @@
-import Foundation
 import CalibSupport
+import Foundation
 
 /// `--config FILE`: tensor-name globs mapped to settings, applied in file order (a later rule
 /// overrides an earlier one for the settings it names).
@@ -52,16 +52,17 @@ public struct CalibrationConfig: Sendable, Hashable {
     public static func parse(_ data: Data) throws -> CalibrationConfig {
         guard case .object(var members) = try JSONValue.parse(data) else { throw SchemeError("the config must be a JSON object") }
         if members.count == 1, members[0].0 == "tensors", case .object(let inner) = members[0].1 { members = inner }
-        return CalibrationConfig(rules: try members.map { glob, value in
-            guard case .object(let fields) = value else { throw SchemeError("settings for '\(glob)' must be an object") }
-            let settings = try override(fields, glob: glob)
-            do {
-                try settings.validate()
-            } catch let error as SchemeError {
-                throw SchemeError("'\(glob)': \(error.description)")
-            }
-            return Rule(glob: glob, settings: settings)
-        })
+        return CalibrationConfig(
+            rules: try members.map { glob, value in
+                guard case .object(let fields) = value else { throw SchemeError("settings for '\(glob)' must be an object") }
+                let settings = try override(fields, glob: glob)
+                do {
+                    try settings.validate()
+                } catch let error as SchemeError {
+                    throw SchemeError("'\(glob)': \(error.description)")
+                }
+                return Rule(glob: glob, settings: settings)
+            })
     }
 
     static func override(_ fields: [(String, JSONValue)], glob: String) throws -> SettingsOverride {

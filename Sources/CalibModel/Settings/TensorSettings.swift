@@ -26,7 +26,8 @@ public struct TensorSettings: Sendable, Hashable {
         case .activation:
             TensorSettings(role: role, observer: ObserverConfig(), scheme: QuantScheme(symmetric: false, signed: false))
         case .param:
-            TensorSettings(role: role, observer: ObserverConfig(channelAxis: 0), scheme: QuantScheme(symmetric: true, signed: true))
+            TensorSettings(
+                role: role, observer: ObserverConfig(channelAxis: 0), scheme: QuantScheme(symmetric: true, signed: true))
         }
     }
 }
@@ -100,7 +101,9 @@ public struct SettingsOverride: Sendable, Hashable {
         }
         if let convention {
             let forced = convention.forcedGrid
-            try appliedScheme(to: QuantScheme(convention: convention, symmetric: forced?.symmetric ?? false, signed: forced?.signed)).validate()
+            try appliedScheme(
+                to: QuantScheme(convention: convention, symmetric: forced?.symmetric ?? false, signed: forced?.signed)
+            ).validate()
         }
     }
 

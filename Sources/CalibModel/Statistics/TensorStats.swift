@@ -32,7 +32,8 @@ public struct TensorStats: Sendable, Equatable {
     /// The state before any batch.
     public init(observer: ObserverConfig, channels: Int) {
         self.init(
-            observer: observer, min: Array(repeating: .infinity, count: channels), max: Array(repeating: -.infinity, count: channels),
+            observer: observer, min: Array(repeating: .infinity, count: channels),
+            max: Array(repeating: -.infinity, count: channels),
             batches: 0, elements: 0, nonfinite: 0)
     }
 

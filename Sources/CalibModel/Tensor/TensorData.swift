@@ -53,7 +53,9 @@ public final class OwnedBytes: @unchecked Sendable {
         pointer = UnsafeMutableRawBufferPointer(start: Self.reallocate(nil, max(count, 1)), count: max(count, 1))
     }
 
-    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(pointer)[0..<pointer.count]) }
+    public var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(pointer)[0..<pointer.count])
+    }
 
     /// Grows or shrinks the buffer, keeping its first bytes (realloc: large blocks move without a
     /// copy). Only while no tensor points into it: the address may change.

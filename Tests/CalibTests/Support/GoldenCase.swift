@@ -1,7 +1,8 @@
 import Foundation
-@testable import CalibKit
+
 @testable import CalibDerivation
 @testable import CalibFormats
+@testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
@@ -32,7 +33,9 @@ struct GoldenCase: CustomStringConvertible, @unchecked Sendable {
     init(name: String, dir: URL) {
         self.name = name
         self.dir = dir
-        let json = try! JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json"))) as! [String: Any]
+        let json =
+            try! JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json")))
+            as! [String: Any]
         convention = json["convention"] as! String
         config = json["config"] as! [String: Any]
         tensors = json["tensors"] as! [String: [String: Any]]
