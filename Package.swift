@@ -68,13 +68,31 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "CalibBench", dependencies: ["CalibKit"], path: "Sources/CalibBench"),
+        // Tests: unit tests run in-process; CLI tests run the built `calib` as users do. Both share
+        // CalibTestSupport (fixtures, the CLI runner, golden cases, snapshots).
+        .target(
+            name: "CalibTestSupport",
+            dependencies: [
+                "CalibKit", "CalibSupport", "CalibModel", "CalibReaders", "CalibObservers", "CalibDerivation", "CalibFormats",
+                "CalibStore",
+            ],
+            path: "Tests/CalibTestSupport"
+        ),
         .testTarget(
             name: "CalibTests",
             dependencies: [
-                "CalibKit", "calib", "CalibSupport", "CalibModel", "CalibReaders", "CalibObservers", "CalibDerivation",
-                "CalibFormats", "CalibStore",
+                "CalibKit", "CalibTestSupport", "CalibSupport", "CalibModel", "CalibReaders", "CalibObservers",
+                "CalibDerivation", "CalibFormats", "CalibStore",
             ],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "CalibCLITests",
+            dependencies: [
+                "calib", "CalibKit", "CalibTestSupport", "CalibSupport", "CalibModel", "CalibReaders", "CalibObservers",
+                "CalibDerivation", "CalibFormats", "CalibStore",
+            ],
+            exclude: ["Snapshots"]
         ),
     ]
 )

@@ -1,12 +1,10 @@
+import CalibTestSupport
 import Testing
 
 @testable import CalibDerivation
-@testable import CalibFormats
 @testable import CalibKit
 @testable import CalibModel
-@testable import CalibObservers
 @testable import CalibReaders
-@testable import CalibStore
 @testable import CalibSupport
 
 /// Convention details the golden cases do not reach: legacy symmetric offsets, PyTorch's

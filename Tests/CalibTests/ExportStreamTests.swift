@@ -1,3 +1,4 @@
+import CalibTestSupport
 import Foundation
 import Testing
 

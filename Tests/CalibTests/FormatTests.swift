@@ -1,3 +1,4 @@
+import CalibTestSupport
 import Foundation
 import Testing
 
@@ -5,9 +6,7 @@ import Testing
 @testable import CalibFormats
 @testable import CalibKit
 @testable import CalibModel
-@testable import CalibObservers
 @testable import CalibReaders
-@testable import CalibStore
 @testable import CalibSupport
 
 /// Deployment formats against the reference systems' own files: AIMET encodings written by aimet-torch

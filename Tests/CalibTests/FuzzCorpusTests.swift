@@ -15,12 +15,11 @@ import Foundation
 import Testing
 
 @testable import CalibKit
+import CalibTestSupport
 @testable import CalibDerivation
 @testable import CalibFormats
 @testable import CalibModel
-@testable import CalibObservers
 @testable import CalibReaders
-@testable import CalibStore
 @testable import CalibSupport
 #endif
 

@@ -1,8 +1,8 @@
+import CalibTestSupport
 import Foundation
 import Testing
 
 @testable import CalibDerivation
-@testable import CalibFormats
 @testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
@@ -24,12 +24,12 @@ import Testing
         let reports = try Self.calibrate(golden, inputs: [golden.batchesDir])
         #expect(Set(reports.keys) == Set(golden.tensors.keys))
         for (name, r) in reports {
-            #expect(bits(r.stats!.min) == bits(golden.floats(name, "observed_min")), "\(name) observed_min")
-            #expect(bits(r.stats!.max) == bits(golden.floats(name, "observed_max")), "\(name) observed_max")
-            #expect(bits(r.encoding.scale) == bits(golden.floats(name, "scale")), "\(name) scale")
+            expectSameBits(r.stats!.min, golden.floats(name, "observed_min"), "\(name) observed_min")
+            expectSameBits(r.stats!.max, golden.floats(name, "observed_max"), "\(name) observed_max")
+            expectSameBits(r.encoding.scale, golden.floats(name, "scale"), "\(name) scale")
             #expect(r.encoding.offset == golden.ints(name, "offset"), "\(name) offset")
-            #expect(bits(r.encoding.min) == bits(golden.floats(name, "min")), "\(name) min")
-            #expect(bits(r.encoding.max) == bits(golden.floats(name, "max")), "\(name) max")
+            expectSameBits(r.encoding.min, golden.floats(name, "min"), "\(name) min")
+            expectSameBits(r.encoding.max, golden.floats(name, "max"), "\(name) max")
         }
     }
 
@@ -51,9 +51,9 @@ import Testing
         let reports = try Self.calibrate(golden, inputs: [golden.batchesDir])
         #expect(Set(reports.keys) == Set(golden.tensors.keys))
         for (name, r) in reports {
-            #expect(bits(r.stats!.min) == bits(golden.floats(name, "min")), "\(name) min")
-            #expect(bits(r.stats!.max) == bits(golden.floats(name, "max")), "\(name) max")
-            #expect(bits(r.encoding.scale) == bits(golden.floats(name, "scale")), "\(name) scale")
+            expectSameBits(r.stats!.min, golden.floats(name, "min"), "\(name) min")
+            expectSameBits(r.stats!.max, golden.floats(name, "max"), "\(name) max")
+            expectSameBits(r.encoding.scale, golden.floats(name, "scale"), "\(name) scale")
             #expect(r.encoding.zeroPoint == golden.ints(name, "zero_point"), "\(name) zero_point")
             let (qmin, qmax) = r.encoding.scheme.quantRange
             #expect(qmin == golden.tensors[name]!["quant_min"] as? Int)

@@ -1,14 +1,12 @@
 import CKernels
+import CalibTestSupport
 import Foundation
 import Testing
 
-@testable import CalibDerivation
-@testable import CalibFormats
 @testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
-@testable import CalibStore
 @testable import CalibSupport
 
 /// The observer kernels (C, AVX2 and portable) against a plain scalar reference, over randomized

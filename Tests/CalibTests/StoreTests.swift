@@ -1,9 +1,9 @@
+import CalibTestSupport
 import Foundation
 import GRDB
 import Testing
 
 @testable import CalibDerivation
-@testable import CalibFormats
 @testable import CalibKit
 @testable import CalibModel
 @testable import CalibObservers
@@ -47,9 +47,6 @@ import Testing
             return unknown == ["0099_from_the_future"]
         }
         #expect(throws: StoreError.self) { try CalibStore(path: path, readOnly: true) }
-        let cli = try CLI.run(["sessions", "--db", path])
-        #expect(cli.status != 0)
-        #expect(cli.stderr.contains("written by a newer calib"), "\(cli.stderr)")
     }
 
     @Test func editedMigrationIsDetected() throws {
@@ -131,8 +128,10 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
-    @Test func statisticsAndEncodingsRoundTripExactly() throws {
-        let store = try CalibStore()
+    @Test(arguments: StoreKind.allCases)
+    func statisticsAndEncodingsRoundTripExactly(_ kind: StoreKind) throws {
+        let storeDir = TemporaryDirectory()
+        let store = try kind.make(in: storeDir)
         let observer = ObserverConfig(kind: .ema, averagingConstant: 0.25, channelAxis: 1)
         let scheme = QuantScheme(bitwidth: 4, symmetric: true)
         let session = try store.createSession(name: "x", observer: observer, scheme: scheme, model: "m")
@@ -174,13 +173,15 @@ import Testing
         #expect(a.max.map(\.bitPattern) == [(0.0 as Float).bitPattern] && b.max.map(\.bitPattern) == a.max.map(\.bitPattern))
     }
 
-    @Test func resumingGivesTheSameResultAsOneRun() throws {
+    @Test(arguments: StoreKind.allCases)
+    func resumingGivesTheSameResultAsOneRun(_ kind: StoreKind) throws {
+        let storeDir = TemporaryDirectory()
         let batches = Fixtures.path("golden/cases/torch_ema_quint8_affine/batches")
         let files = try FileManager.default.contentsOfDirectory(atPath: batches).sorted().map { batches + "/" + $0 }
         let options = RunOptions(session: "ema", settings: SettingsOverride(observer: .ema, convention: .pytorch))
-        let whole = try CalibStore()
+        let whole = try kind.make(in: storeDir, name: "whole")
         _ = try CalibrationRunner(store: whole, options: options).run(try BatchReader(inputs: files))
-        let pieces = try CalibStore()
+        let pieces = try kind.make(in: storeDir, name: "pieces")
         _ = try CalibrationRunner(store: pieces, options: options).run(try BatchReader(inputs: Array(files[..<2])))
         // The resumed run repeats the first batches (skipped) and adds the rest; EMA order is kept.
         let resumed = try CalibrationRunner(store: pieces, options: RunOptions(session: "ema")).run(
@@ -194,7 +195,9 @@ import Testing
 
     /// Several batches in one transaction store exactly what one transaction per batch stores: the
     /// same batch rows in order and the same statistics and encodings (EMA: order- and count-sensitive).
-    @Test func batchesSharingATransactionStoreWhatSeparateOnesDo() throws {
+    @Test(arguments: StoreKind.allCases)
+    func batchesSharingATransactionStoreWhatSeparateOnesDo(_ kind: StoreKind) throws {
+        let storeDir = TemporaryDirectory()
         let batches = Fixtures.path("golden/cases/torch_ema_quint8_affine/batches")
         let files = try FileManager.default.contentsOfDirectory(atPath: batches).sorted().map { batches + "/" + $0 }
         let settings = SettingsOverride(observer: .ema, granularity: .axis(-1), convention: .pytorch)
@@ -202,7 +205,7 @@ import Testing
         var results: [([TensorReport], [BatchRecord])] = []
         var committed: [[Int]] = []
         for policy in [CommitPolicy.everyBatch, allInOne, CommitPolicy(maxBatches: 2, costRatio: 1e9, maxSeconds: 1e9)] {
-            let store = try CalibStore()
+            let store = try kind.make(in: storeDir, name: "policy\(committed.count)")
             var seqs: [Int] = []
             let summary = try CalibrationRunner(
                 store: store, options: RunOptions(session: "s", settings: settings, commitPolicy: policy)
@@ -229,19 +232,21 @@ import Testing
 
     /// A batch given twice while the first copy still waits for its transaction counts once; a bad
     /// batch after good ones that share a transaction leaves the good ones stored.
-    @Test func pendingBatchesAreDeduplicatedAndKeptOnError() throws {
+    @Test(arguments: StoreKind.allCases)
+    func pendingBatchesAreDeduplicatedAndKeptOnError(_ kind: StoreKind) throws {
+        let storeDir = TemporaryDirectory()
         let dir = TemporaryDirectory()
         let batches = Fixtures.path("golden/cases/aimet_multibatch_asym_unsigned_8/batches")
         let files = try FileManager.default.contentsOfDirectory(atPath: batches).sorted().map { batches + "/" + $0 }
         let allInOne = CommitPolicy(maxBatches: 1000, costRatio: 1e9, maxSeconds: 1e9)
-        let store = try CalibStore()
+        let store = try kind.make(in: storeDir)
         let twice = try CalibrationRunner(store: store, options: RunOptions(session: "s", commitPolicy: allInOne))
             .run(try BatchReader(inputs: [files[0], files[1], files[0]]))
         #expect(twice.added == 2 && twice.skipped == 1 && twice.totalBatches == 2)
 
         let bad = dir.path("zz-bad.safetensors")
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: bad))
-        let other = try CalibStore()
+        let other = try kind.make(in: storeDir, name: "other")
         #expect(throws: InputError.self) {
             try CalibrationRunner(store: other, options: RunOptions(session: "t", commitPolicy: allInOne)).run(
                 try BatchReader(inputs: files + [bad]))
@@ -252,8 +257,10 @@ import Testing
         #expect(try other.check().isEmpty)
     }
 
-    @Test func changingTheSchemeReDerivesEveryEncoding() throws {
-        let store = try CalibStore()
+    @Test(arguments: StoreKind.allCases)
+    func changingTheSchemeReDerivesEveryEncoding(_ kind: StoreKind) throws {
+        let storeDir = TemporaryDirectory()
+        let store = try kind.make(in: storeDir)
         let input = Fixtures.path("golden/cases/aimet_multibatch_sym_signed_4/batches")
         _ = try CalibrationRunner(store: store, options: RunOptions(session: "s")).run(try BatchReader(inputs: [input]))
         // A later run with new encoding flags (and nothing new to observe) re-derives the stored encodings.

@@ -1,12 +1,8 @@
+import CalibTestSupport
 import Foundation
 import Testing
 
-@testable import CalibDerivation
-@testable import CalibFormats
 @testable import CalibKit
-@testable import CalibModel
-@testable import CalibObservers
-@testable import CalibReaders
 @testable import CalibStore
 @testable import CalibSupport
 

@@ -1,36 +1,34 @@
 import Foundation
+import Testing
 
-@testable import CalibDerivation
-@testable import CalibFormats
 @testable import CalibKit
 @testable import CalibModel
-@testable import CalibObservers
-@testable import CalibReaders
-@testable import CalibStore
 @testable import CalibSupport
 
 /// One case of Fixtures/golden/cases (copied from ../shared/golden): batches produced and
 /// expected values computed by aimet-torch 2.42.0 or torch 2.15.0 themselves.
-struct GoldenCase: CustomStringConvertible, @unchecked Sendable {
-    let name: String
-    let dir: URL
-    let convention: String
-    let config: [String: Any]
-    let tensors: [String: [String: Any]]
+public struct GoldenCase: CustomStringConvertible, @unchecked Sendable {
+    public let name: String
+    public let dir: URL
+    public let convention: String
+    public let config: [String: Any]
+    public let tensors: [String: [String: Any]]
 
-    var description: String { name }
+    public var description: String { name }
 
-    static let all: [GoldenCase] = {
+    public static let all: [GoldenCase] = {
         let root = Fixtures.url("golden/cases")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
         return names.sorted().map { GoldenCase(name: $0, dir: root.appendingPathComponent($0)) }
     }()
 
-    static let aimet = all.filter { $0.convention == "aimet" }
-    static let pytorch = all.filter { $0.convention == "pytorch" }
-    static let withNpy = all.filter { FileManager.default.fileExists(atPath: $0.dir.appendingPathComponent("batches_npy").path) }
+    public static let aimet = all.filter { $0.convention == "aimet" }
+    public static let pytorch = all.filter { $0.convention == "pytorch" }
+    public static let withNpy = all.filter {
+        FileManager.default.fileExists(atPath: $0.dir.appendingPathComponent("batches_npy").path)
+    }
 
-    init(name: String, dir: URL) {
+    public init(name: String, dir: URL) {
         self.name = name
         self.dir = dir
         let json =
@@ -41,15 +39,15 @@ struct GoldenCase: CustomStringConvertible, @unchecked Sendable {
         tensors = json["tensors"] as! [String: [String: Any]]
     }
 
-    var batchesDir: String { dir.appendingPathComponent("batches").path }
-    var npyDir: String { dir.appendingPathComponent("batches_npy").path }
+    public var batchesDir: String { dir.appendingPathComponent("batches").path }
+    public var npyDir: String { dir.appendingPathComponent("batches_npy").path }
 
     /// The run options that reproduce the reference's configuration.
-    var runOptions: RunOptions {
+    public var runOptions: RunOptions {
         RunOptions(session: name, settings: settings)
     }
 
-    var settings: SettingsOverride {
+    public var settings: SettingsOverride {
         var o = SettingsOverride()
         o.granularity = (config["per_channel_axis"] as? Int).map { .axis($0) } ?? .perTensor
         if convention == "aimet" {
@@ -71,7 +69,7 @@ struct GoldenCase: CustomStringConvertible, @unchecked Sendable {
     }
 
     /// The command-line flags equivalent to `runOptions`.
-    var runFlags: [String] {
+    public var runFlags: [String] {
         let o = settings
         var flags = ["--convention", o.convention!.rawValue, "--bitwidth", String(o.bitwidth!)]
         flags += [o.symmetric! ? "--symmetric" : "--asymmetric", o.signed! ? "--signed" : "--unsigned"]
@@ -83,19 +81,42 @@ struct GoldenCase: CustomStringConvertible, @unchecked Sendable {
     }
 
     /// Expected float32 values of `key` for `tensor`: the decimal doubles converted exactly.
-    func floats(_ tensor: String, _ key: String) -> [Float] {
+    public func floats(_ tensor: String, _ key: String) -> [Float] {
         Self.floats(tensors[tensor]![key]!)
     }
 
-    func ints(_ tensor: String, _ key: String) -> [Int] {
+    public func ints(_ tensor: String, _ key: String) -> [Int] {
         Self.floats(tensors[tensor]![key]!).map { Int($0) }
     }
 
-    static func floats(_ value: Any) -> [Float] {
+    public static func floats(_ value: Any) -> [Float] {
         if let array = value as? [Any] { return array.map { Float(($0 as! NSNumber).doubleValue) } }
         return [Float((value as! NSNumber).doubleValue)]
     }
 }
 
 /// Bitwise float32 equality for arrays: -0 and 0 differ, NaN equals NaN of the same payload.
-func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
+public func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
+
+/// Checks `actual` against a golden array bit for bit; on a difference, records which channels
+/// differ with both values and their bits (the first few), instead of two opaque arrays.
+public func expectSameBits(
+    _ actual: [Float], _ expected: [Float], _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    guard bits(actual) != bits(expected) else { return }
+    guard actual.count == expected.count else {
+        Issue.record(
+            Comment(rawValue: "\(what): \(actual.count) values, golden has \(expected.count)"), sourceLocation: sourceLocation)
+        return
+    }
+    let differing = actual.indices.filter { actual[$0].bitPattern != expected[$0].bitPattern }
+    func show(_ f: Float) -> String { "\(f) (0x\(String(f.bitPattern, radix: 16)))" }
+    let lines = differing.prefix(5).map { c in
+        "  [\(c)] calib \(show(actual[c])), golden \(show(expected[c])), \(Int64(actual[c].bitPattern) - Int64(expected[c].bitPattern)) ulp"
+    }
+    let more = differing.count > 5 ? "\n  … \(differing.count - 5) more" : ""
+    Issue.record(
+        Comment(
+            rawValue: "\(what): \(differing.count) of \(actual.count) differ from the golden case:\n"
+                + lines.joined(separator: "\n") + more), sourceLocation: sourceLocation)
+}

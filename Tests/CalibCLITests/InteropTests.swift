@@ -1,3 +1,4 @@
+import CalibTestSupport
 import Foundation
 import Testing
 
@@ -5,9 +6,6 @@ import Testing
 @testable import CalibFormats
 @testable import CalibKit
 @testable import CalibModel
-@testable import CalibObservers
-@testable import CalibReaders
-@testable import CalibStore
 @testable import CalibSupport
 
 /// Per-tensor settings, re-derivation, exports in every format, imports and `calib diff`, as users

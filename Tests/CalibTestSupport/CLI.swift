@@ -1,16 +1,16 @@
 import Foundation
 
 /// Runs the built `calib` executable, as a user would.
-enum CLI {
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-        var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
+public enum CLI {
+    public struct Result {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+        public var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
     }
 
     /// The executable next to the test bundle (both live in the build products directory).
-    static let executable: URL = {
+    public static let executable: URL = {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
             let candidate = dir.appendingPathComponent("calib")
@@ -22,7 +22,7 @@ enum CLI {
     }()
 
     @discardableResult
-    static func run(
+    public static func run(
         _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:], directory: String? = nil,
         executable: URL = executable
     ) throws -> Result {

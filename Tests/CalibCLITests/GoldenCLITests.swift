@@ -1,13 +1,8 @@
+import CalibTestSupport
 import Foundation
 import Testing
 
-@testable import CalibDerivation
-@testable import CalibFormats
 @testable import CalibKit
-@testable import CalibModel
-@testable import CalibObservers
-@testable import CalibReaders
-@testable import CalibStore
 @testable import CalibSupport
 
 /// Every golden case reproduced through the command line: `calib run`, then `calib export --format json`.
@@ -32,7 +27,7 @@ import Testing
         #expect(Set(encodings.keys) == Set(golden.tensors.keys))
         for (name, e) in encodings {
             for key in ["scale", "min", "max", "observed_min", "observed_max"] {
-                #expect(bits(GoldenCase.floats(e[key]!)) == bits(golden.floats(name, key)), "\(name) \(key)")
+                expectSameBits(GoldenCase.floats(e[key]!), golden.floats(name, key), "\(name) \(key)")
             }
             #expect(GoldenCase.floats(e["offset"]!).map { Int($0) } == golden.ints(name, "offset"), "\(name) offset")
             #expect(GoldenCase.floats(e["zero_point"]!).map { Int($0) } == golden.ints(name, "offset").map { -$0 })
@@ -51,10 +46,10 @@ import Testing
         let encodings = try Self.export(golden, inputs: [golden.batchesDir])
         #expect(Set(encodings.keys) == Set(golden.tensors.keys))
         for (name, e) in encodings {
-            #expect(bits(GoldenCase.floats(e["scale"]!)) == bits(golden.floats(name, "scale")), "\(name) scale")
+            expectSameBits(GoldenCase.floats(e["scale"]!), golden.floats(name, "scale"), "\(name) scale")
             #expect(GoldenCase.floats(e["zero_point"]!).map { Int($0) } == golden.ints(name, "zero_point"), "\(name) zero_point")
-            #expect(bits(GoldenCase.floats(e["observed_min"]!)) == bits(golden.floats(name, "min")), "\(name) min")
-            #expect(bits(GoldenCase.floats(e["observed_max"]!)) == bits(golden.floats(name, "max")), "\(name) max")
+            expectSameBits(GoldenCase.floats(e["observed_min"]!), golden.floats(name, "min"), "\(name) min")
+            expectSameBits(GoldenCase.floats(e["observed_max"]!), golden.floats(name, "max"), "\(name) max")
         }
     }
 

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Builds small tensor files byte by byte, including deliberately broken ones.
-enum TensorFiles {
+public enum TensorFiles {
     /// A safetensors file from a raw JSON header and data section.
-    static func safetensors(header: String, data: Data, declaredHeaderLength: UInt64? = nil) -> Data {
+    public static func safetensors(header: String, data: Data, declaredHeaderLength: UInt64? = nil) -> Data {
         var out = Data()
         let h = Data(header.utf8)
         withUnsafeBytes(of: (declaredHeaderLength ?? UInt64(h.count)).littleEndian) { out.append(contentsOf: $0) }
@@ -13,7 +13,7 @@ enum TensorFiles {
     }
 
     /// A valid float32 safetensors file holding `tensors` (name, shape, values) in order.
-    static func safetensors(_ tensors: [(String, [Int], [Float])]) -> Data {
+    public static func safetensors(_ tensors: [(String, [Int], [Float])]) -> Data {
         var entries: [String] = []
         var data = Data()
         for (name, shape, values) in tensors {
@@ -25,7 +25,7 @@ enum TensorFiles {
     }
 
     /// A version 1.0 .npy file with the given descr and raw data.
-    static func npy(descr: String, shape: [Int], data: Data, fortran: Bool = false) -> Data {
+    public static func npy(descr: String, shape: [Int], data: Data, fortran: Bool = false) -> Data {
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(descr)', 'fortran_order': \(fortran ? "True" : "False"), 'shape': \(shapeText), }"
         while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
@@ -37,7 +37,7 @@ enum TensorFiles {
         return out
     }
 
-    static func floats(_ values: [Float]) -> Data {
+    public static func floats(_ values: [Float]) -> Data {
         var data = Data()
         for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
         return data

@@ -1,12 +1,9 @@
+import CalibTestSupport
 import Foundation
 import Testing
 
-@testable import CalibDerivation
-@testable import CalibFormats
 @testable import CalibKit
 @testable import CalibModel
-@testable import CalibObservers
-@testable import CalibReaders
 @testable import CalibStore
 @testable import CalibSupport
 
@@ -71,6 +68,20 @@ import Testing
             (try CLI.run(["export", "--db", db, "pt"]).json as? [String: Any])?["encodings"] as? [String: [String: Any]])
         #expect(GoldenCase.floats(pt["encoder.layer.2.output"]!["observed_max"]!) == [maxes.max()!])
         #expect(GoldenCase.floats(pt["encoder.layer.2.output"]!["observed_min"]!) == [mins.min()!])
+    }
+
+    @Test func newerSchemaIsRefusedWithAMessage() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path("future.sqlite")
+        do {
+            let store = try CalibStore(path: path)
+            try store.writer.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('0099_from_the_future')")
+            }
+        }
+        let cli = try CLI.run(["sessions", "--db", path])
+        #expect(cli.status != 0)
+        #expect(cli.stderr.contains("written by a newer calib"), "\(cli.stderr)")
     }
 
     @Test func stdinFramesEqualTheFiles() throws {
