@@ -37,19 +37,30 @@ declare -A MAXLEN=(
 )
 ALL=(safetensors npy npz stdin-frames aimet onnxruntime-json onnxruntime-flatbuffers onnxruntime-cache tensorrt config)
 
-# The parser sources the targets need: everything but the store, the observers' kernels and the
-# ContentHasher, which links swift-crypto and libxxhash (replaced by fuzz/support/ContentHasherStub.swift).
-SOURCES=(
-    "$ROOT"/Sources/CalibKit/Tensor/*.swift
-    "$ROOT"/Sources/CalibKit/Readers/{TensorLayout,SafetensorsParser,NpyHeader,NpyParser,NpzArchive,MappedFile,TensorData+Values,SafetensorsFrameStream,ContentHashAlgorithm}.swift
-    "$ROOT"/Sources/CalibKit/Encoding/*.swift
-    "$ROOT"/Sources/CalibKit/Formats/{AimetEncodings,AimetQuantizerArgs,AimetVersion,EncodingTable,FlatBuffers,FloatFormatter,JSONValue,JSONValue+Parse,JSONWriter,OnnxRuntimeCalibration,TensorRTCache}.swift
-    "$ROOT"/Sources/CalibKit/Calibration/{CalibrationConfig,TensorSettings,Glob}.swift
-    "$ROOT"/Sources/CalibKit/Observers/ObserverConfig.swift
-    "$FUZZ"/support/*.swift
+# The fuzz library is the parsing stages' targets compiled as one module: every source of
+# CalibSupport, CalibModel, CalibReaders, CalibDerivation and CalibFormats (the store, the observers'
+# kernels and the CLI are not reached by any parser), less ContentHasher, which links libxxhash
+# (replaced by fuzz/support/ContentHasherStub.swift). Their imports of one another are dropped from
+# the staged copies, since here they are one module.
+TARGETS=(CalibSupport CalibModel CalibReaders CalibDerivation CalibFormats)
+SOURCES=()
+for t in "${TARGETS[@]}"; do
+    while IFS= read -r f; do SOURCES+=("$f"); done < <(find "$ROOT/Sources/$t" -name '*.swift' ! -name ContentHasher.swift | sort)
+done
+SOURCES+=("$FUZZ"/support/*.swift
     # The harness and invariants, shared with the corpus replay test.
-    "$ROOT"/Tests/CalibTests/FuzzCorpusTests.swift
-)
+    "$ROOT"/Tests/CalibTests/FuzzCorpusTests.swift)
+
+# Copies SOURCES into $BUILD/src without the imports of calib's own modules.
+stage_sources() {
+    rm -rf "$BUILD/src"
+    mkdir -p "$BUILD/src"
+    local f n=0
+    for f in "${SOURCES[@]}"; do
+        n=$((n + 1))
+        sed -E '/^(@testable )?import Calib[A-Za-z]*$/d' "$f" >"$BUILD/src/$n-$(basename "$f")"
+    done
+}
 FLAGS=(-O -gline-tables-only -sanitize=fuzzer,address -parse-as-library -swift-version 6)
 
 # Builds fuzz/build/libCalibFuzz.a (the sources above, one module, instrumented) when a source is newer.
@@ -61,11 +72,12 @@ build_core() {
         for f in "${SOURCES[@]}" "$0"; do [[ $f -nt $lib ]] && { stale=1; break; }; done
     fi
     ((stale)) || return 0
-    echo "building fuzz/build/libCalibFuzz.a (${#SOURCES[@]} files)" >&2
+    echo "building fuzz/build/libCalibFuzz.a (${#SOURCES[@]} files of ${TARGETS[*]})" >&2
+    stage_sources
     nice -n "$NICE" "$SWIFTC" "${FLAGS[@]}" -enable-testing -D FUZZ_BUILD -module-name CalibFuzz \
         -Xcc -fmodule-map-file="$ROOT/Sources/CZlib/module.modulemap" \
         -emit-module -emit-module-path "$BUILD/CalibFuzz.swiftmodule" \
-        -emit-library -static -o "$lib" "${SOURCES[@]}"
+        -emit-library -static -o "$lib" "$BUILD"/src/*.swift
 }
 
 build_target() {

@@ -2,5 +2,5 @@ import CalibSupport
 
 /// The calib release, recorded in every session it writes.
 public enum CalibVersion {
-    public static let current = "0.1.0"
+    public static let current = "0.2.0"
 }

@@ -6,15 +6,11 @@ extension Calib {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a session's encodings in a deployment tool's format.",
-            discussion: """
-                Formats: json (calib's layout), aimet (AIMET/QNN encodings 1.0.0), aimet-0.6.1, aimet-2.0.0, \
-                onnxruntime (a directory: calibration.json, calibration.flatbuffers, calibration.cache), \
-                onnxruntime-cache (the JSON quantize_static(calibration_cache_path=...) loads), tensorrt \
-                (implicit INT8 calibration cache), csv (one row per tensor and channel). A tensor that was never \
-                observed, or whose scale or range is zero or not finite, is listed and the export refused; \
-                --allow-incomplete leaves such tensors out instead. Encoding options re-derive from the stored \
-                statistics without changing the session.
-                """)
+            discussion: "Formats:\n"
+                + EncodingFormats.export.map { "  \($0.name): \($0.summary)" }.joined(separator: "\n")
+                + "\n\nA tensor that was never observed, or whose scale or range is zero or not finite, is listed and "
+                + "the export refused; --allow-incomplete leaves such tensors out instead. Encoding options re-derive "
+                + "from the stored statistics without changing the session.")
 
         @OptionGroup var database: DatabaseOptions
 

@@ -1,5 +1,5 @@
-/// Stands in for Sources/CalibKit/Readers/ContentHasher.swift in the fuzz build, which links neither
-/// swift-crypto nor libxxhash: FNV-1a 64 for every algorithm, the same API. It is content-sensitive,
+/// Stands in for Sources/CalibReaders/ContentHasher.swift in the fuzz build, which does not link
+/// libxxhash: FNV-1a 64 for every algorithm, the same API. It is content-sensitive,
 /// so the stdin-frames invariant "a frame's hash is the hash of its input bytes" still means something.
 final class ContentHasher {
     private var state: UInt64 = 0xcbf2_9ce4_8422_2325
