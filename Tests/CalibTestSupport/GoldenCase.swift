@@ -1,9 +1,8 @@
+import CalibKit
+import CalibModel
+import CalibSupport
 import Foundation
 import Testing
-
-@testable import CalibKit
-@testable import CalibModel
-@testable import CalibSupport
 
 /// One case of Fixtures/golden/cases (copied from ../shared/golden): batches produced and
 /// expected values computed by aimet-torch 2.42.0 or torch 2.15.0 themselves.
