@@ -63,6 +63,10 @@ extension CalibrationRunner {
                 )
             }
             updates[i].stats.accumulate(range)
+            let u = updates[i]
+            if let problem = Derivation.overflow(u.stats, scheme: u.scheme, channelAxis: u.record.channelAxis) {
+                throw InputError(file: batch.source, tensor: tensors[i].name, problem)
+            }
         }
         let record = BatchRecord(
             seq: 0, source: batch.source, contentHash: batch.contentHash, tensors: plan.count,
