@@ -67,4 +67,40 @@ import Testing
         #expect(try CLI.run(["run", "--db", db, "--session", "s", "--bitwidth", "4", dir.path("0.safetensors")]).status == 0)
         #expect(try CLI.run(["export", "--db", db, "s"]).status == 0)
     }
+
+    static func doubles(_ values: [Double], bigEndian: Bool = false) -> Data {
+        var data = Data()
+        for v in values {
+            withUnsafeBytes(of: bigEndian ? v.bitPattern.bigEndian : v.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+        }
+        return data
+    }
+
+    /// Finite float64 values beyond float32 (`1e39`) are named as such, not as NaN/Inf, and refused
+    /// under either --nonfinite policy; real NaN/Inf in float64 keep their policy and count.
+    @Test func float64BeyondFloat32IsNamedAndRefused() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("c.sqlite")
+        let big = dir.path("big.npy"), nan = dir.path("nan.npy"), swapped = dir.path("swapped.npy")
+        try Self.write(TensorFiles.npy(descr: "<f8", shape: [4], data: Self.doubles([1, 1e39, -2, 3])), big)
+        try Self.write(TensorFiles.npy(descr: "<f8", shape: [3], data: Self.doubles([1, .nan, -.infinity])), nan)
+        try Self.write(
+            TensorFiles.npy(descr: ">f8", shape: [3], data: Self.doubles([-1e300, .nan, 2], bigEndian: true)), swapped)
+        for policy in ["ignore", "error"] {
+            let r = try CLI.run(["run", "--db", db, "--session", "s", "--nonfinite", policy, big])
+            #expect(r.status == 1, "\(policy)")
+            #expect(
+                r.stderr.contains("big.npy") && r.stderr.contains("'big'")
+                    && r.stderr.contains("1 finite float64 value is beyond float32's range") && !r.stderr.contains("NaN"),
+                "\(policy): \(r.stderr)")
+        }
+        let s = try CLI.run(["run", "--db", db, "--session", "s", swapped])
+        #expect(s.status == 1 && s.stderr.contains("also holds 1 NaN/Inf"), "\(s.stderr)")
+        let ok = try CLI.run(["run", "--db", db, "--session", "n", nan])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let json = try CLI.run(["export", "--db", db, "n"])
+        #expect(json.stdout.contains("\"nonfinite\": 2"), "\(json.stdout)")
+        let strict = try CLI.run(["run", "--db", db, "--session", "e", "--nonfinite", "error", nan])
+        #expect(strict.status == 1 && strict.stderr.contains("2 NaN/Inf values"), "\(strict.stderr)")
+    }
 }
