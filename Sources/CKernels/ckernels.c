@@ -565,6 +565,19 @@ int64_t ck_observe(
     return ck_rows(&c, p, outer, channels, inner, kmin, kmax);
 }
 
+int64_t ck_count_f64_beyond_f32(int swap, const void *data, size_t n) {
+    const uint8_t *p = (const uint8_t *)data;
+    int64_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b = ck_ld64(p + 8 * i);
+        if (swap) b = ck_bswap64(b);
+        double d;
+        memcpy(&d, &b, 8);
+        count += isfinite(d) && isinf((float)d);
+    }
+    return count;
+}
+
 void ck_decode(int isa, int dtype, int swap, const void *src, size_t n, float *dst) {
     ck_select(isa)->decode(dtype, ck_esize(dtype) > 1 ? swap : 0, (const uint8_t *)src, n, dst);
 }

@@ -36,6 +36,7 @@ public enum Derivation {
             var out = r
             out.tensor.role = settings.role
             out.encoding = stats.encoding(settings.scheme, channelAxis: r.tensor.channelAxis)
+            if let problem = overflow(out.encoding, stats: stats) { throw SchemeError("tensor '\(r.tensor.name)': \(problem)") }
             return out
         }
     }
@@ -68,5 +69,38 @@ public struct CoverageProblem: Sendable, Equatable, CustomStringConvertible {
             }
             return nil
         }
+    }
+}
+
+extension Derivation {
+    /// Below this magnitude no convention's scale or range can overflow float32 (spans stay under
+    /// 2^121), so the hot path skips the derivation.
+    static let overflowFloor: Float = 0x1p120
+
+    /// Why `stats` cannot be encoded under `scheme`, or nil: a finite range so wide that the scale
+    /// or the encoding's range overflows float32 (`[-3e38, 3e38]` spans 6e38). AIMET and PyTorch
+    /// compute in float32 and get an infinite scale too, so there is nothing to clamp to that they
+    /// would agree with: such a range is refused rather than stored as a scale that no reader,
+    /// exporter or deployment tool can use.
+    public static func overflow(_ stats: TensorStats, scheme: QuantScheme, channelAxis: Int?) -> String? {
+        let wide = zip(stats.min, stats.max).contains { lo, hi in
+            (lo.isFinite && abs(lo) >= overflowFloor) || (hi.isFinite && abs(hi) >= overflowFloor)
+        }
+        guard wide else { return nil }
+        return overflow(stats.encoding(scheme, channelAxis: channelAxis), stats: stats)
+    }
+
+    /// As `overflow(_:scheme:channelAxis:)`, for an encoding already derived from `stats`.
+    public static func overflow(_ e: Encoding, stats: TensorStats) -> String? {
+        guard
+            let c = e.scale.indices.first(where: { i in
+                stats.min[i].isFinite && !(e.scale[i].isFinite && e.min[i].isFinite && e.max[i].isFinite)
+            })
+        else { return nil }
+        let s = e.scheme
+        let channel = e.scale.count > 1 ? " of channel \(c)" : ""
+        return "the range [\(stats.min[c]), \(stats.max[c])]\(channel) overflows float32 in its \(s.convention.rawValue) "
+            + "\(s.bitwidth)-bit encoding (scale \(e.scale[c]), range [\(e.min[c]), \(e.max[c])]); a range this wide "
+            + "cannot be quantized, so it is refused: check the data"
     }
 }

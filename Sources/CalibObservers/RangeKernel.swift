@@ -177,7 +177,16 @@ public enum RangeKernel {
             var lo = [Float](repeating: 0, count: channels)
             var hi = [Float](repeating: 0, count: channels)
             ck_keys_finish(kmin, kmax, &lo, &hi, channels)
-            result.append(BatchRange(min: lo, max: hi, elements: tensor.elementCount, nonfinite: nonfinite))
+            // A finite float64 beyond float32 converts to ±inf: tell those apart (float64 only, and
+            // only when the fast pass found something non-finite, so every other case costs nothing).
+            var beyond = 0
+            if tensor.dtype == .float64 && nonfinite > 0, let base = tensor.bytes.baseAddress {
+                beyond = Int(ck_count_f64_beyond_f32(tensor.byteOrder != .native ? 1 : 0, base, tensor.elementCount))
+                nonfinite -= beyond
+            }
+            result.append(
+                BatchRange(
+                    min: lo, max: hi, elements: tensor.elementCount, nonfinite: nonfinite, beyondFloat32: beyond))
         }
         return result
     }

@@ -6,6 +6,10 @@ import GRDB
 extension CalibStore {
     /// All sessions with their counts, oldest first.
     public func sessions() throws -> [SessionSummary] {
+        try naming { try readSessions() }
+    }
+
+    private func readSessions() throws -> [SessionSummary] {
         try writer.read { db in
             try Row.fetchAll(
                 db,
@@ -26,7 +30,7 @@ extension CalibStore {
 
     /// The session named `name`, or nil.
     public func session(named name: String) throws -> Session? {
-        try writer.read { db in try Self.fetchSession(db, name: name) }
+        try naming { try writer.read { db in try Self.fetchSession(db, name: name) } }
     }
 
     /// The session named `name`; throws `noSuchSession` when missing.
@@ -104,18 +108,43 @@ extension CalibStore {
         try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE name = ?", arguments: [name]).map(session)
     }
 
+    /// A session row; a value calib cannot read throws `BadValue` naming the session.
     static func session(_ row: Row) throws -> Session {
-        let stats = try JSONDecoder().decode(StatsConfig.self, from: Data((row["stats_config"] as String).utf8))
-        return Session(
-            id: row["id"], name: row["name"], createdAt: row["created_at"], updatedAt: row["updated_at"],
-            status: Session.Status(rawValue: row["status"]) ?? .interrupted,
-            observer: ObserverConfig(
-                kind: stats.observer, averagingConstant: stats.averagingConstant, channelAxis: stats.perChannelAxis),
-            tensorFilter: stats.tensors,
-            scheme: try JSONDecoder().decode(QuantScheme.self, from: Data((row["encoding_config"] as String).utf8)),
-            toolVersion: row["tool_version"], model: row["model"], dataset: row["dataset"], notes: row["notes"],
-            origin: Session.Origin(rawValue: row["origin"]) ?? .calibrated, importedFrom: row["imported_from"],
-            batchHash: ContentHashAlgorithm(rawValue: row["batch_hash"]) ?? .sha256)
+        let name = (row["name"] as DatabaseValue).storage.value as? String ?? "#\(row["id"] as DatabaseValue)"
+        let names = Array(row.columnNames)
+        func column(_ key: String) -> Int { names.firstIndex(of: key)! }
+        let v = RowValues(row: row)
+        do {
+            let statsText = try v.text(column("stats_config")), schemeText = try v.text(column("encoding_config"))
+            let stats: StatsConfig, scheme: QuantScheme
+            do {
+                stats = try JSONDecoder().decode(StatsConfig.self, from: Data(statsText.utf8))
+                scheme = try JSONDecoder().decode(QuantScheme.self, from: Data(schemeText.utf8))
+            } catch {
+                throw BadValue(message: "stats_config or encoding_config is not the JSON calib writes")
+            }
+            func optionalText(_ key: String) throws -> String? {
+                (row[key] as DatabaseValue).isNull ? nil : try v.text(column(key))
+            }
+            func known<T: RawRepresentable<String>>(_ key: String, _ type: T.Type, _ names: String) throws -> T {
+                guard let value = T(rawValue: try v.text(column(key))) else { throw v.bad(column(key), names) }
+                return value
+            }
+            return Session(
+                id: Int64(try v.int(column("id"))), name: try v.text(column("name")), createdAt: try v.text(column("created_at")),
+                updatedAt: try v.text(column("updated_at")),
+                status: try known("status", Session.Status.self, "'empty', 'running', 'ready' or 'interrupted'"),
+                observer: ObserverConfig(
+                    kind: stats.observer, averagingConstant: stats.averagingConstant, channelAxis: stats.perChannelAxis),
+                tensorFilter: stats.tensors, scheme: scheme, toolVersion: try v.text(column("tool_version")),
+                model: try optionalText("model"), dataset: try optionalText("dataset"), notes: try optionalText("notes"),
+                origin: try known("origin", Session.Origin.self, "'calibrated' or 'imported'"),
+                importedFrom: try optionalText("imported_from"),
+                batchHash: try known("batch_hash", ContentHashAlgorithm.self, "'xxh3-128' or 'sha256'"))
+        } catch var bad as BadValue {
+            bad.session = name
+            throw bad
+        }
     }
 
     static func json(_ value: some Encodable) throws -> String {

@@ -8,7 +8,7 @@ extension CalibStore {
     /// order they were first seen (model order, as the batch files list them). Tensors without an
     /// encoding under `label` are left out.
     func fetchReports(session id: Int64, label: String, tensors filter: [String]) throws -> [TensorReport] {
-        try writer.read { db in
+        try readingRows(session: id) { db in
             let encodings = try Self.fetchEncodings(db, session: id, label: label)
             return try Self.fetchTensors(db, session: id).compactMap { tensor, stats in
                 guard Glob.matchesAny(filter, tensor.name), let e = encodings[tensor.id] else { return nil }
@@ -19,7 +19,7 @@ extension CalibStore {
 
     /// One tensor's report, by name (an indexed lookup: fast on sessions of any size).
     public func report(session id: Int64, tensor name: String, label: String = "default") throws -> TensorReport? {
-        try writer.read { db in
+        try readingRows(session: id) { db in
             guard let (tensor, stats) = try Self.fetchTensors(db, session: id, name: name).first,
                 let e = try Self.fetchEncodings(db, session: id, label: label, tensor: tensor.id)[tensor.id]
             else { return nil }
@@ -27,8 +27,23 @@ extension CalibStore {
         }
     }
 
+    /// Reads in one transaction, turning a value calib cannot read into an error that names the
+    /// database, the session and the tensor (and says how to see every such value).
+    func readingRows<T>(session id: Int64, _ body: (Database) throws -> T) throws -> T {
+        try writer.read { db in
+            do {
+                return try body(db)
+            } catch let bad as BadValue {
+                let session = try String.fetchOne(db, sql: "SELECT name FROM sessions WHERE id = ?", arguments: [id]) ?? "#\(id)"
+                throw StoreError.unreadable(path: path, session: bad.session ?? session, tensor: bad.tensor, bad.message)
+            }
+        }
+    }
+
     /// Rows are read through a cursor by column index, and BLOBs decoded where SQLite holds them
     /// (`withUnsafeData`): `Row.fetchAll` would copy every row, BLOBs included, before decoding.
+    /// Every value is checked against its domain (`RowValues`, `validate`): a damaged row throws
+    /// `BadValue` naming the tensor.
     static func fetchTensors(
         _ db: Database, session id: Int64, name: String? = nil
     ) throws -> [(tensor: TensorRecord, stats: TensorStats?)] {
@@ -44,38 +59,72 @@ extension CalibStore {
             arguments: name.map { [id, $0] } ?? [id])
         var result: [(tensor: TensorRecord, stats: TensorStats?)] = []
         while let row = try rows.next() {
-            let axis: Int? = row[5]
-            let tensor = TensorRecord(
-                id: row[0], name: row[1], role: TensorRole(rawValue: row[2]) ?? .activation,
-                dtype: DType(rawValue: row[3]) ?? .float32, shape: try shape(row[4]), channelAxis: axis, channels: row[6])
-            guard let kind = (row[7] as String?).flatMap(ObserverKind.init) else {
-                result.append((tensor, nil))
-                continue
+            let v = RowValues(row: row)
+            let tensorName = (row[1] as DatabaseValue).storage.value as? String ?? "#\(row[0] as DatabaseValue)"
+            do {
+                let tensor = try tensorRecord(v)
+                guard !(row[7] as DatabaseValue).isNull else {
+                    result.append((tensor, nil))
+                    continue
+                }
+                result.append((tensor, try tensorStats(v, tensor)))
+            } catch var bad as BadValue {
+                bad.tensor = tensorName
+                throw bad
             }
-            let observer = ObserverConfig(
-                kind: kind, averagingConstant: (row[8] as Double?).map(Float.init) ?? 0.01, channelAxis: axis)
-            let lo: [Float], hi: [Float]
-            if let minArray = try floats(row, 14), let maxArray = try floats(row, 15) {
-                lo = minArray
-                hi = maxArray
-            } else {
-                lo = [(row[12] as Double?).map(Float.init) ?? .infinity]
-                hi = [(row[13] as Double?).map(Float.init) ?? -.infinity]
-            }
-            let stats = TensorStats(observer: observer, min: lo, max: hi, batches: row[9], elements: row[10], nonfinite: row[11])
-            result.append((tensor, stats))
         }
         return result
     }
 
-    /// A float32 BLOB column, decoded where SQLite holds it; nil when NULL.
-    private static func floats(_ row: Row, _ index: Int) throws -> [Float]? {
-        try row.withUnsafeData(atIndex: index) { $0.map(ArrayCoding.floats) }
+    private static func tensorRecord(_ v: RowValues) throws -> TensorRecord {
+        let shapeText = try v.text(4)
+        guard let dims = try? shape(shapeText), dims.allSatisfy({ $0 >= 0 }) else { throw v.bad(4, "a JSON list of sizes") }
+        let axis = try v.optionalInt(5), channels = try v.int(6)
+        let record = TensorRecord(
+            id: Int64(try v.int(0)), name: try v.text(1), role: try v.name(2, TensorRole.self), dtype: try v.name(3, DType.self),
+            shape: dims, channelAxis: axis, channels: channels)
+        if let axis {
+            // Imported per-channel tensors store their shape as `[channels]`.
+            guard axis >= 0, (axis < dims.count && dims[axis] == channels) || dims == [channels], channels >= 1 else {
+                throw BadValue(
+                    message: "channel_axis \(axis) with \(channels) channels does not fit shape \(shapeText) "
+                        + "(the axis must be below the rank and its size the channel count)")
+            }
+        } else if channels != 1 {
+            throw v.bad(6, "1 (the tensor is per-tensor)")
+        }
+        return record
     }
 
-    /// An int64 BLOB column, nil when NULL.
-    private static func ints(_ row: Row, _ index: Int) throws -> [Int]? {
-        try row.withUnsafeData(atIndex: index) { $0.map(ArrayCoding.ints) }
+    private static func tensorStats(_ v: RowValues, _ tensor: TensorRecord) throws -> TensorStats {
+        let kind = try v.name(7, ObserverKind.self)
+        var constant: Float = 0.01
+        if kind == .ema {
+            guard let c = try v.float(8), c > 0 && c <= 1 else { throw v.bad(8, "an averaging constant in (0, 1]") }
+            constant = c
+        }
+        let observer = ObserverConfig(kind: kind, averagingConstant: constant, channelAxis: tensor.channelAxis)
+        let batches = try v.int(9), elements = try v.int(10), nonfinite = try v.int(11)
+        for (i, n) in [(9, batches), (10, elements), (11, nonfinite)] where n < 0 { throw v.bad(i, "a count (>= 0)") }
+        if nonfinite > elements { throw v.bad(11, "at most the \(elements) elements observed") }
+        let lo: [Float], hi: [Float]
+        if tensor.channelAxis != nil {
+            guard let minArray = try v.floats(14, count: tensor.channels), let maxArray = try v.floats(15, count: tensor.channels)
+            else { throw BadValue(message: "a per-channel tensor without min_array/max_array") }
+            lo = minArray
+            hi = maxArray
+        } else {
+            guard (v.row[14] as DatabaseValue).isNull, (v.row[15] as DatabaseValue).isNull else {
+                throw BadValue(message: "a per-tensor tensor with min_array/max_array")
+            }
+            lo = [try v.float(12) ?? .infinity]
+            hi = [try v.float(13) ?? -.infinity]
+        }
+        // A channel is a finite range, or never observed finite (+inf, -inf); NaN is never stored.
+        for (a, b) in zip(lo, hi) where !((a.isFinite && b.isFinite && a <= b) || (a == .infinity && b == -.infinity)) {
+            throw BadValue(message: "statistics range [\(a), \(b)] is not a range (min <= max, both finite, or never observed)")
+        }
+        return TensorStats(observer: observer, min: lo, max: hi, batches: batches, elements: elements, nonfinite: nonfinite)
     }
 
     /// The `shape` column, `[d0, d1, ...]` as calib writes it, without a JSONDecoder per row (any
@@ -138,27 +187,48 @@ extension CalibStore {
             sql: """
                 SELECT e.tensor_id, e.convention, e.bitwidth, e.symmetric, e.signed, e.reduce_range,
                        e.scale, e.offset, e.enc_min, e.enc_max, e.scale_array, e.offset_array, e.min_array, e.max_array,
-                       t.channel_axis
+                       t.channel_axis, t.channels, t.name
                 FROM encodings e JOIN tensors t ON t.id = e.tensor_id
                 WHERE t.session_id = ? AND e.label = ? \(tensor == nil ? "" : "AND t.id = ?")
                 """,
             arguments: tensor.map { [id, label, $0] } ?? [id, label])
         while let row = try rows.next() {
-            let scheme = QuantScheme(
-                convention: Convention(rawValue: row[1]) ?? .aimet, bitwidth: row[2],
-                symmetric: row[3], signed: row[4], reduceRange: row[5])
-            let encoding: Encoding
-            if let scales = try floats(row, 10) {
-                encoding = Encoding(
-                    scheme: scheme, channelAxis: row[14], scale: scales, offset: try ints(row, 11) ?? [],
-                    min: try floats(row, 12) ?? [], max: try floats(row, 13) ?? [])
-            } else {
-                encoding = Encoding(
-                    scheme: scheme, channelAxis: nil, scale: [Float(row[6] as Double)], offset: [row[7]],
-                    min: [Float(row[8] as Double)], max: [Float(row[9] as Double)])
+            do {
+                result[row[0]] = try encoding(RowValues(row: row))
+            } catch var bad as BadValue {
+                bad.tensor = (row[16] as DatabaseValue).storage.value as? String ?? "#\(row[0] as DatabaseValue)"
+                bad.message = "encoding '\(label)': \(bad.message)"
+                throw bad
             }
-            result[row[0]] = encoding
         }
         return result
+    }
+
+    /// One encoding row. Non-finite floats were written as NULL (SQLite has no NaN) and read back
+    /// as NaN, so such a row is readable and the export's coverage check names it.
+    private static func encoding(_ v: RowValues) throws -> Encoding {
+        let scheme = QuantScheme(
+            convention: try v.name(1, Convention.self), bitwidth: try v.int(2), symmetric: try v.bool(3), signed: try v.bool(4),
+            reduceRange: try v.bool(5))
+        do { try scheme.validate() } catch { throw BadValue(message: "\(error.description) (stored scheme)") }
+        let axis = try v.optionalInt(14), channels = try v.int(15)
+        let e: Encoding
+        if axis != nil {
+            guard let scales = try v.floats(10, count: channels), let offsets = try v.ints(11, count: channels),
+                let lo = try v.floats(12, count: channels), let hi = try v.floats(13, count: channels)
+            else { throw BadValue(message: "a per-channel encoding without scale/offset/min/max arrays") }
+            e = Encoding(scheme: scheme, channelAxis: axis, scale: scales, offset: offsets, min: lo, max: hi)
+        } else {
+            e = Encoding(
+                scheme: scheme, channelAxis: nil, scale: [try v.float(6) ?? .nan], offset: [try v.int(7)],
+                min: [try v.float(8) ?? .nan], max: [try v.float(9) ?? .nan])
+        }
+        let (qmin, qmax) = scheme.quantRange
+        if let c = e.offset.firstIndex(where: { -$0 < qmin || -$0 > qmax }) {
+            throw BadValue(
+                message: "offset \(e.offset[c])\(channels > 1 ? " of channel \(c)" : "") is off the \(scheme.bitwidth)-bit grid "
+                    + "(zero point \(-e.offset[c]) outside \(qmin)...\(qmax))")
+        }
+        return e
     }
 }

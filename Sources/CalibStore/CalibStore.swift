@@ -78,9 +78,19 @@ public final class CalibStore: Sendable {
     /// `-wal` or `-shm` was deleted or replaced meanwhile, what this process committed is checkpointed
     /// into the main file and the write is reported as failed (see `DatabaseFiles`).
     func write<T>(_ updates: (Database) throws -> T) throws -> T {
-        let result = try writer.write(updates)
+        let result = try naming { try writer.write(updates) }
         try verifyFiles()
         return result
+    }
+
+    /// `body`, with a stored value calib cannot read reported as `StoreError.unreadable` (the
+    /// database, session and tensor named) instead of a bare `BadValue`.
+    func naming<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let bad as BadValue {
+            throw StoreError.unreadable(path: path, session: bad.session ?? "?", tensor: bad.tensor, bad.message)
+        }
     }
 
     func verifyFiles() throws {

@@ -14,6 +14,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case sqlite(path: String, message: String)
     case companionsMissing(path: String, missing: [String], holder: Int32)
     case companionReplaced(path: String, file: String, deleted: Bool)
+    /// A stored value calib cannot read (damaged or edited by hand).
+    case unreadable(path: String, session: String, tensor: String?, String)
 
     public var description: String {
         switch self {
@@ -37,6 +39,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             "\(missing.joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") missing while process \(holder) has \(path) open: "
                 + "they were deleted under it. Opening the database now would give this process a separate copy and lose one side's work. "
                 + "Let process \(holder) finish or stop it (calib stops on its next commit), then retry; run `calib check` afterwards"
+        case .unreadable(let path, let session, let tensor, let message):
+            "\(path): session '\(session)'\(tensor.map { ", tensor '\($0)'" } ?? ""): \(message). The database is damaged or was "
+                + "edited; `calib check --db \(path)` lists every such value"
         case .companionReplaced(let path, let file, let deleted):
             "\(file) was \(deleted ? "deleted" : "replaced") while calib had \(path) open, so this write may not be durable and the run stopped. "
                 + "What this process committed was written back into \(path); a process that opened the database since "

@@ -64,6 +64,12 @@ int64_t ck_observe(
     int isa, int dtype, int swap, const void *data, size_t outer, size_t channels, size_t inner,
     int32_t *kmin, int32_t *kmax);
 
+/// Counts the finite float64 values among `n` at `data` (any alignment, byte-swapped when `swap`)
+/// that float32 cannot hold: they convert to ±inf, so `ck_observe` counts them with NaN/±Inf. The
+/// caller runs it only on a float64 tensor that `ck_observe` found non-finite values in, so other
+/// dtypes, and float64 tensors without such values, pay nothing.
+int64_t ck_count_f64_beyond_f32(int swap, const void *data, size_t n);
+
 /// Converts `n` elements at `src` to float32 (the decoder behind every non-native path).
 void ck_decode(int isa, int dtype, int swap, const void *src, size_t n, float *dst);
 

@@ -56,6 +56,15 @@ extension CalibrationRunner {
         }
         var updates = plan.map(\.update)
         for (i, range) in ranges.enumerated() {
+            // Finite values no float32 range can hold: dropping them would understate the range and
+            // clamping them overflows the scale, so --nonfinite does not apply; the batch is refused.
+            if range.beyondFloat32 > 0 {
+                throw InputError(
+                    file: batch.source, tensor: tensors[i].name,
+                    "\(range.beyondFloat32) finite float64 value\(range.beyondFloat32 == 1 ? " is" : "s are") beyond float32's range "
+                        + "(|x| > 3.4028235e+38), which no float32 encoding can hold; scale the data or store it as float32"
+                        + (range.nonfinite > 0 ? " (the tensor also holds \(range.nonfinite) NaN/Inf values)" : ""))
+            }
             if options.nonfinite == .error && range.nonfinite > 0 {
                 throw InputError(
                     file: batch.source, tensor: tensors[i].name,
@@ -63,6 +72,10 @@ extension CalibrationRunner {
                 )
             }
             updates[i].stats.accumulate(range)
+            let u = updates[i]
+            if let problem = Derivation.overflow(u.stats, scheme: u.scheme, channelAxis: u.record.channelAxis) {
+                throw InputError(file: batch.source, tensor: tensors[i].name, problem)
+            }
         }
         let record = BatchRecord(
             seq: 0, source: batch.source, contentHash: batch.contentHash, tensors: plan.count,

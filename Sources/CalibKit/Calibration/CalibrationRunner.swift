@@ -122,6 +122,11 @@ public final class CalibrationRunner {
             return s.scheme != t.scheme || s.record.role != t.record.role
         }
         if !changed.isEmpty {
+            for t in changed {
+                if let problem = Derivation.overflow(t.stats, scheme: t.scheme, channelAxis: t.record.channelAxis) {
+                    throw StoreError.incompatible(session: run.session.name, tensor: t.record.name, problem)
+                }
+            }
             for t in changed { run.tensors[t.record.name] = t }
             run.pending.add(nil, tensors: changed)
             try commit(&run, onEvent)

@@ -8,11 +8,16 @@ public struct BatchRange: Sendable, Equatable {
     public var elements: Int
     /// NaN and ±Inf values, left out of `min`/`max`.
     public var nonfinite: Int
+    /// Finite float64 values beyond float32's range (`|x| > 3.4028235e38`, such as `1e39`): not
+    /// NaN/Inf, but no float32 range or encoding can hold them. Counted apart from `nonfinite`,
+    /// left out of `min`/`max`; the runner refuses a batch that holds any.
+    public var beyondFloat32: Int
 
-    public init(min: [Float], max: [Float], elements: Int, nonfinite: Int) {
+    public init(min: [Float], max: [Float], elements: Int, nonfinite: Int, beyondFloat32: Int = 0) {
         self.min = min
         self.max = max
         self.elements = elements
         self.nonfinite = nonfinite
+        self.beyondFloat32 = beyondFloat32
     }
 }
