@@ -133,12 +133,22 @@ import Testing
             if v.isTotallyOrdered(belowOrEqualTo: mins[c]) { mins[c] = v }
             if maxs[c].isTotallyOrdered(belowOrEqualTo: v) { maxs[c] = v }
         }
-        return BatchRange(min: mins, max: maxs, elements: values.count, nonfinite: nonfinite)
+        // Finite float64 values beyond float32 become ±inf as floats: counted apart.
+        var beyond = 0
+        if t.dtype == .float64 {
+            for i in 0..<t.elementCount {
+                var bits = t.bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)
+                if t.byteOrder != .native { bits = bits.byteSwapped }
+                let d = Double(bitPattern: bits)
+                if d.isFinite && Float(d).isInfinite { beyond += 1 }
+            }
+        }
+        return BatchRange(min: mins, max: maxs, elements: values.count, nonfinite: nonfinite - beyond, beyondFloat32: beyond)
     }
 
     static func same(_ a: BatchRange, _ b: BatchRange) -> Bool {
         a.min.map(\.bitPattern) == b.min.map(\.bitPattern) && a.max.map(\.bitPattern) == b.max.map(\.bitPattern)
-            && a.elements == b.elements && a.nonfinite == b.nonfinite
+            && a.elements == b.elements && a.nonfinite == b.nonfinite && a.beyondFloat32 == b.beyondFloat32
     }
 
     static func check(_ t: TensorData, axis: Int?, _ label: @autoclosure () -> String) {
