@@ -186,7 +186,8 @@ public enum AimetEncodings {
     /// - 0.6.1 / 1.0.0 keep no grid signedness: a symmetric entry is taken as signed and an asymmetric one
     ///   as unsigned, and the offset is moved onto that grid, so the representable range
     ///   `scale * (offset + qmin) ... scale * (offset + qmax)` is the file's. `min`/`max` are recomputed from
-    ///   scale and offset in float32, as `Encoding` does (the file's `min`/`max` are not read).
+    ///   scale and offset in float32, as `Encoding` does; a 0.6.1 `min`/`max` must agree with them
+    ///   within half a step.
     /// - Several 0.6.1 entries for one tensor, or `PER_CHANNEL`, make a per-channel encoding on channel
     ///   axis 0: AIMET's axis for params, and, since these layouts do not record one, also for activations.
     /// - 2.0.0: signedness from `output_dtype`, `offset = -y_zero_point`; symmetric when signed with every
@@ -197,7 +198,8 @@ public enum AimetEncodings {
     ///   `MODULE.output.N`.
     ///
     /// - Throws: `FormatError` naming the tensor and field: invalid JSON, a missing or mistyped field, a
-    ///   bitwidth outside 1...32, a negative or non-finite scale, float or block (`PER_BLOCK`, `LPBQ`)
+    ///   bitwidth AIMET's convention does not have (2...16, 32), a negative or non-finite scale, an offset
+    ///   off the bitwidth's grid, `is_sym` with an asymmetric offset, float or block (`PER_BLOCK`, `LPBQ`)
     ///   encodings, channels that disagree, a tensor named twice.
     public static func parse(_ data: Data) throws -> EncodingTable {
         let root = try document(data)
@@ -318,6 +320,7 @@ public enum AimetEncodings {
         guard !items.isEmpty else { throw fail("\(context) has no encoding") }
         var bitwidth = 0, symmetric = false
         var scales: [Float] = [], fileOffsets: [Int] = []
+        var ranges: [(min: Float, max: Float)?] = []
         for (c, item) in items.enumerated() {
             let where_ = items.count > 1 ? "\(context) channel \(c)" : context
             guard case .object = item else { throw fail("\(where_) must be an object, found \(item.kind)") }
@@ -336,10 +339,25 @@ public enum AimetEncodings {
             }
             scales.append(try f.required("scale", "a number", \.floatValue))
             fileOffsets.append(try f.required("offset", "an integer", \.intValue))
+            let lo = try f.optional("min", "a number", \.floatValue), hi = try f.optional("max", "a number", \.floatValue)
+            ranges.append(lo.flatMap { lo in hi.map { (lo, $0) } })
         }
         let encoding = try unsignedGridEncoding(
             context: context, bitwidth: bitwidth, symmetric: symmetric, scales: scales, fileOffsets: fileOffsets,
             channelAxis: items.count > 1 ? 0 : nil)
+        // The file's min/max are redundant with scale and offset; ones that disagree by more than
+        // half a step (or are reversed) mean the entry was not written by AIMET, or was edited.
+        for (c, range) in ranges.enumerated() {
+            guard let (lo, hi) = range else { continue }
+            let where_ = items.count > 1 ? "\(context) channel \(c)" : context
+            guard lo <= hi else { throw fail("\(where_): min \(lo) is above max \(hi)") }
+            let step = Double(encoding.scale[c]) / 2
+            if abs(Double(lo) - Double(encoding.min[c])) > step || abs(Double(hi) - Double(encoding.max[c])) > step {
+                throw fail(
+                    "\(where_): min/max [\(lo), \(hi)] disagree with scale and offset, which give "
+                        + "[\(encoding.min[c]), \(encoding.max[c])]")
+            }
+        }
         return EncodingTable.Entry(name: name, role: role, encoding: encoding)
     }
 
@@ -440,13 +458,21 @@ public enum AimetEncodings {
         try checkBitwidth(bitwidth, context: context)
         try checkOffsets(fileOffsets, context: context)
         let shift = symmetric ? 1 << (bitwidth - 1) : 0
+        // Symmetric: -2^(b-1) on the unsigned grid (signed, or AIMET's unsigned symmetric), or 0
+        // (the legacy unsigned form); anything else is an asymmetric encoding marked symmetric.
+        if symmetric, let bad = fileOffsets.first(where: { $0 != -shift && $0 != 0 }) {
+            throw fail(
+                "\(context): offset \(bad) with is_sym true is not symmetric (a symmetric \(bitwidth)-bit offset is \(-shift), "
+                    + "or 0 in the legacy unsigned form)")
+        }
         return try makeEncoding(
             context: context, bitwidth: bitwidth, symmetric: symmetric, signed: symmetric, scales: scales,
             offsets: fileOffsets.map { $0 + shift }, channelAxis: channelAxis)
     }
 
     private static func checkBitwidth(_ bitwidth: Int, context: String) throws {
-        guard (1...32).contains(bitwidth) else { throw fail("\(context): bitwidth \(bitwidth) is outside 1...32") }
+        let supported = Convention.aimet.bitwidths
+        guard supported.contains(bitwidth) else { throw fail("\(context): bitwidth \(bitwidth) is outside 2...16 and 32") }
     }
 
     private static func checkOffsets(_ offsets: [Int], context: String) throws {
@@ -464,6 +490,11 @@ public enum AimetEncodings {
         }
         let scheme = QuantScheme(convention: .aimet, bitwidth: bitwidth, symmetric: symmetric, signed: signed)
         let (qmin, qmax) = scheme.quantRange
+        if let bad = offsets.first(where: { !scheme.isOnGrid(offset: $0) }) {
+            throw fail(
+                "\(context): offset \(bad) (zero point \(0 &- bad)) is off the \(signed ? "signed" : "unsigned") \(bitwidth)-bit "
+                    + "grid \(qmin)...\(qmax)")
+        }
         return Encoding(
             scheme: scheme, channelAxis: channelAxis, scale: scales, offset: offsets,
             min: zip(scales, offsets).map { $0 * Float($1 + qmin) },

@@ -164,3 +164,30 @@ import Testing
         #expect((show.json as? [[String: Any]])?.first?["notes"] as? String == "in the wal", "\(show.stdout)")
     }
 }
+
+/// Finding 16: importers refuse encodings that cannot be right, naming the file and tensor.
+@Suite struct ImportGridTests {
+    @Test func offGridOffsetsAreRefused() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("g.sqlite")
+        func entry(_ offset: Int, sym: Bool = false, bw: Int = 8) -> String {
+            """
+            {"version": "1.0.0", "activation_encodings": [{"name": "x", "dtype": "INT", "bw": \(bw), "is_sym": \(sym), \
+            "scale": [0.1], "offset": [\(offset)], "enc_type": "PER_TENSOR"}], "param_encodings": []}
+            """
+        }
+        for (n, (text, expected)) in [
+            (entry(-1000), "off the unsigned 8-bit grid"), (entry(-3, sym: true), "is not symmetric"),
+            (entry(0, bw: 1), "bitwidth 1"),
+        ].enumerated() {
+            let file = dir.path("bad\(n).encodings")
+            try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+            let r = try CLI.run(["import", "--db", db, "--format", "aimet", "--session", "s\(n)", file])
+            #expect(r.status == 1, "\(text)")
+            #expect(r.stderr.contains(file) && r.stderr.contains("'x'") && r.stderr.contains(expected), "\(r.stderr)")
+        }
+        let good = dir.path("good.encodings")
+        try Data(entry(-100).utf8).write(to: URL(fileURLWithPath: good))
+        #expect(try CLI.run(["import", "--db", db, "--format", "aimet", "--session", "ok", good]).status == 0)
+    }
+}

@@ -290,7 +290,7 @@ import Testing
         Self.rejects("huge offset", "offset 9223372036854775807 is out of range") {
             try parse(#"{"activation_encodings": {"x": [{\#(entry), "offset": 9223372036854775807, "scale": 1.0}]}}"#)
         }
-        Self.rejects("bitwidth", "bitwidth 0 is outside 1...32") {
+        Self.rejects("bitwidth", "bitwidth 0 is outside 2...16 and 32") {
             try parse(#"{"param_encodings": {"w": [{"bitwidth": 0, "is_symmetric": "True", "offset": 0, "scale": 1.0}]}}"#)
         }
         Self.rejects("is_symmetric", "is_symmetric must be") {
@@ -335,7 +335,7 @@ import Testing
         for dtype in ["float16", "int", "uint-3", "int+8", "int99", "int0"] {
             Self.rejects(
                 "v2 dtype \(dtype)",
-                dtype == "int99" || dtype == "int0" ? "is outside 1...32" : "output_dtype '\(dtype)' is not supported"
+                dtype == "int99" || dtype == "int0" ? "is outside 2...16 and 32" : "output_dtype '\(dtype)' is not supported"
             ) {
                 try parse(#"{"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "\#(dtype)", "y_scale": 1.0}]}"#)
             }

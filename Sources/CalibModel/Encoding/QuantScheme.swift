@@ -31,6 +31,15 @@ public struct QuantScheme: Sendable, Hashable, Codable {
         try convention.validate(bitwidth: bitwidth, symmetric: symmetric, signed: signed, reduceRange: reduceRange)
     }
 
+    /// Whether `offset` (AIMET sign) can belong to this scheme: its zero point lies on the grid.
+    /// PyTorch's quint8 symmetric zero point is 128 even with `reduce_range` (grid 0...127), as
+    /// torch computes it, so that one is allowed too.
+    public func isOnGrid(offset: Int) -> Bool {
+        let (qmin, qmax) = quantRange
+        if convention == .pytorch && symmetric && !signed && bitwidth == 8 && offset == -128 { return true }
+        return -offset >= qmin && -offset <= qmax
+    }
+
     /// The integer grid `[qmin, qmax]` that quantized values are clamped to.
     public var quantRange: (qmin: Int, qmax: Int) {
         convention.grid(bitwidth: bitwidth, symmetric: symmetric, signed: signed, reduceRange: reduceRange)

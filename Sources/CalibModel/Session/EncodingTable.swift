@@ -34,9 +34,10 @@ public struct EncodingTable: Sendable, Equatable {
 }
 
 extension EncodingTable {
-    /// The table, if every entry is usable: a positive finite scale and a finite range per channel,
-    /// one offset per scale. Importers return only validated tables, so no file can put an infinite
-    /// scale or a NaN range into the store.
+    /// The table, if every entry is usable: a scheme its convention supports (bitwidth included), a
+    /// positive finite scale, a zero point on the bitwidth's grid and a finite range per channel,
+    /// one offset per scale, calibrated ranges with `min <= max`. Importers return only validated
+    /// tables, so no file can put an infinite scale, an off-grid offset or a NaN range into the store.
     public func validated(format: String) throws -> EncodingTable {
         guard !entries.isEmpty else { throw FormatError(format: format, "the file holds no encodings") }
         for entry in entries {
@@ -46,6 +47,13 @@ extension EncodingTable {
             guard !e.scale.isEmpty, e.offset.count == e.scale.count, e.min.count == e.scale.count, e.max.count == e.scale.count
             else {
                 throw bad("scale, offset and range counts differ")
+            }
+            do { try e.scheme.validate() } catch { throw bad(error.description) }
+            if let c = e.offset.firstIndex(where: { !e.scheme.isOnGrid(offset: $0) }) {
+                let (qmin, qmax) = e.scheme.quantRange
+                throw bad(
+                    "offset \(e.offset[c])\(e.scale.count > 1 ? " of channel \(c)" : "") (zero point \(0 &- e.offset[c])) is off "
+                        + "the \(e.scheme.bitwidth)-bit grid \(qmin)...\(qmax)")
             }
             if let c = e.scale.firstIndex(where: { !($0.isFinite && $0 > 0) }) {
                 throw bad("scale \(e.scale[c]) is not a positive finite number")
@@ -57,6 +65,9 @@ extension EncodingTable {
                 if let range, range.count != e.scale.count || range.contains(where: { !$0.isFinite }) {
                     throw bad("the calibrated range is not finite")
                 }
+            }
+            if let lo = entry.observedMin, let hi = entry.observedMax, let c = lo.indices.first(where: { lo[$0] > hi[$0] }) {
+                throw bad("the calibrated range has lowest \(lo[c]) above highest \(hi[c])")
             }
             if let axis = e.channelAxis, axis < 0 {
                 throw bad("negative channel axis \(axis) (the tensor's rank is unknown here)")
