@@ -36,7 +36,7 @@ public final class CalibStore: Sendable {
             try DatabaseFiles.checkBeforeOpening(path)
             var pool: any DatabaseWriter
             do {
-                pool = try DatabasePool(path: path, configuration: config)
+                pool = try Self.retryingBusy { try DatabasePool(path: path, configuration: config) }
                 if readOnly { try Schema.check(pool, path: path, allowOlder: allowOlderSchema) }
             } catch is DatabaseError where config.readonly && Self.immutableURI(path) != nil {
                 pool = try DatabaseQueue(path: Self.immutableURI(path)!, configuration: config)
@@ -51,6 +51,22 @@ public final class CalibStore: Sendable {
         isImmutable = immutable
         // After SQLite has opened (or created) them and read through them.
         files = immutable ? nil : DatabaseFiles(openedAt: path)
+    }
+
+    /// `body`, retried for up to 30 s (the busy timeout) while SQLite reports the database busy or
+    /// locked: switching a new database to WAL takes an exclusive lock that SQLite's busy handler does
+    /// not always wait for, so N processes creating one database at once could fail here.
+    static func retryingBusy<T>(_ body: () throws -> T) throws -> T {
+        let deadline = Date().addingTimeInterval(30)
+        while true {
+            do {
+                return try body()
+            } catch let error as DatabaseError
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && Date() < deadline
+            {
+                usleep(20_000)
+            }
+        }
     }
 
     /// True when the database was opened as an immutable file: on read-only media whose `-shm` SQLite
