@@ -9,7 +9,8 @@ import GRDB
 /// so the database is consistent after any crash and readers in other processes only ever see
 /// whole batches.
 public final class CalibStore: Sendable {
-    let writer: any DatabaseWriter
+    /// Every access goes through it, so that an SQLite error names this database (`StoreConnection`).
+    let writer: StoreConnection
     public let path: String
     /// The database file and its `-wal`/`-shm`; nil in memory.
     let files: DatabaseFiles?
@@ -44,9 +45,9 @@ public final class CalibStore: Sendable {
                 immutable = true
             }
             if !readOnly { try Schema.prepare(pool, path: path) }
-            writer = pool
+            writer = StoreConnection(base: pool, path: path)
         } catch let error as DatabaseError {
-            throw StoreError.sqlite(path: path, message: "\(error)")
+            throw StoreError.sqlite(path: path, error)
         }
         isImmutable = immutable
         // After SQLite has opened (or created) them and read through them.
@@ -84,10 +85,11 @@ public final class CalibStore: Sendable {
     /// A private in-memory store, for tests and previews.
     public init() throws {
         path = ":memory:"
-        writer = try DatabaseQueue()
+        let queue = try DatabaseQueue()
+        writer = StoreConnection(base: queue, path: path)
         files = nil
         isImmutable = false
-        try Schema.prepare(writer, path: path)
+        try Schema.prepare(queue, path: path)
     }
 
     /// One write transaction, then the check that it went to the files other processes see: when the

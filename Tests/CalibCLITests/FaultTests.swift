@@ -54,3 +54,99 @@ import Testing
         }
     }
 }
+
+/// Finding 20: every error names the file and says what to do; no raw SQLite statement, no
+/// `NSCocoaErrorDomain Code=512 "(null)"`.
+@Suite(.serialized) struct ErrorMessageTests {
+    static let batches = FaultTests.batches
+
+    /// `calib ARGS` fails with exit 1 and a message that holds every one of `needles`, and neither the
+    /// SQL that failed nor Foundation's error domains.
+    static func expectError(_ args: [String], _ needles: String..., sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let r = try CLI.run(args)
+        #expect(r.status == 1, "\(args): exit \(r.status)", sourceLocation: sourceLocation)
+        for n in needles { #expect(r.stderr.contains(n), "\(args): \(r.stderr)", sourceLocation: sourceLocation) }
+        for bad in ["while executing", "NSCocoaErrorDomain", "Error Domain", "CREATE TABLE", "(null)"] {
+            #expect(!r.stderr.contains(bad), "\(args): \(r.stderr)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func databasePathsThatAreNotDatabases() throws {
+        let dir = TemporaryDirectory()
+        let folder = dir.path("folder.sqlite")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let text = dir.path("notes.sqlite")
+        try Data("not a database, just text\n".utf8).write(to: URL(fileURLWithPath: text))
+        for args in [["run", "--db", folder, "--session", "a", Self.batches], ["sessions", "--db", folder]] {
+            try Self.expectError(args, folder, "is a directory, not a database file", "pass --db a file path")
+        }
+        for args in [
+            ["run", "--db", text, "--session", "a", Self.batches], ["show", "--db", text, "a"], ["check", "--db", text],
+            ["sessions", "--db", text],
+        ] {
+            try Self.expectError(args, text, "is not a calib database", "move this file away")
+        }
+        #expect(try String(contentsOfFile: text, encoding: .utf8) == "not a database, just text\n", "left as it was")
+        let missing = dir.path("no/such/dir/cal.sqlite")
+        try Self.expectError(["run", "--db", missing, "--session", "a", Self.batches], missing, "does not exist: create it")
+        let underFile = text + "/cal.sqlite"
+        try Self.expectError(["run", "--db", underFile, "--session", "a", Self.batches], underFile, "is not a directory")
+    }
+
+    /// A database damaged after it was written: commands name it and `check` reports the damage as
+    /// a finding (exit 1) instead of failing with an error that tells the user to run `check`.
+    @Test func damagedDatabase() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("damaged.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "a", Self.batches]).status == 0)
+        // Checkpoint everything into the main file, then overwrite the statistics table's root page.
+        let store = try CalibStore(path: db)
+        let root = try store.writer.writeWithoutTransaction { db -> Int in
+            try db.checkpoint(.truncate)
+            return try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'statistics'")!
+        }
+        let pageSize = try store.writer.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size")! }
+        _ = store
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: db))
+        try handle.seek(toOffset: UInt64((root - 1) * pageSize))
+        try handle.write(contentsOf: Data(repeating: 0xFF, count: 64))
+        try handle.close()
+        try Self.expectError(["show", "--db", db, "a"], db, "the database is damaged", "Restore a backup")
+        try Self.expectError(["export", "--db", db, "a"], db, "the database is damaged")
+        let check = try CLI.run(["check", "--db", db])
+        #expect(
+            check.status == 1 && check.stdout.contains("problem: integrity: the database is damaged"),
+            "\(check.stdout)\(check.stderr)")
+        #expect(!check.stderr.contains("calib check"), "check does not tell the user to run check: \(check.stderr)")
+    }
+
+    @Test func exportAndConfigFileErrors() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("cal.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "a", Self.batches]).status == 0)
+        let file = dir.path("plain.txt")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        // onnxruntime writes a directory: under a file, and onto a file.
+        try Self.expectError(
+            ["export", "--db", db, "a", "--format", "onnxruntime", "-o", file + "/ort"], file + "/ort", "Not a directory",
+            "choose another output path")
+        try Self.expectError(
+            ["export", "--db", db, "a", "--format", "onnxruntime", "-o", file], file, "in the way", "pass -o a directory")
+        for format in ["csv", "aimet", "tensorrt", "json"] {
+            let out = dir.path("missing/out.\(format)")
+            try Self.expectError(["export", "--db", db, "a", "--format", format, "-o", out], out, "does not exist: create it")
+        }
+        try Self.expectError(
+            ["run", "--db", db, "--session", "b", "--config", dir.url.path, Self.batches], dir.url.path, "Is a directory")
+        if getuid() != 0 {  // root writes anywhere
+            let locked = dir.path("locked")
+            try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: true)
+            chmod(locked, 0o555)
+            defer { chmod(locked, 0o755) }
+            for format in ["csv", "onnxruntime"] {
+                try Self.expectError(
+                    ["export", "--db", db, "a", "--format", format, "-o", locked + "/out"], locked + "/out", "no permission")
+            }
+        }
+    }
+}
