@@ -9,7 +9,8 @@ import GRDB
 /// so the database is consistent after any crash and readers in other processes only ever see
 /// whole batches.
 public final class CalibStore: Sendable {
-    let writer: any DatabaseWriter
+    /// Every access goes through it, so that an SQLite error names this database (`StoreConnection`).
+    let writer: StoreConnection
     public let path: String
     /// The database file and its `-wal`/`-shm`; nil in memory.
     let files: DatabaseFiles?
@@ -36,7 +37,7 @@ public final class CalibStore: Sendable {
             try DatabaseFiles.checkBeforeOpening(path)
             var pool: any DatabaseWriter
             do {
-                pool = try DatabasePool(path: path, configuration: config)
+                pool = try Self.retryingBusy { try DatabasePool(path: path, configuration: config) }
                 if readOnly { try Schema.check(pool, path: path, allowOlder: allowOlderSchema) }
             } catch is DatabaseError where config.readonly && Self.immutableURI(path) != nil {
                 pool = try DatabaseQueue(path: Self.immutableURI(path)!, configuration: config)
@@ -44,13 +45,29 @@ public final class CalibStore: Sendable {
                 immutable = true
             }
             if !readOnly { try Schema.prepare(pool, path: path) }
-            writer = pool
+            writer = StoreConnection(base: pool, path: path)
         } catch let error as DatabaseError {
-            throw StoreError.sqlite(path: path, message: "\(error)")
+            throw StoreError.sqlite(path: path, error)
         }
         isImmutable = immutable
         // After SQLite has opened (or created) them and read through them.
         files = immutable ? nil : DatabaseFiles(openedAt: path)
+    }
+
+    /// `body`, retried for up to 30 s (the busy timeout) while SQLite reports the database busy or
+    /// locked: switching a new database to WAL takes an exclusive lock that SQLite's busy handler does
+    /// not always wait for, so N processes creating one database at once could fail here.
+    static func retryingBusy<T>(_ body: () throws -> T) throws -> T {
+        let deadline = Date().addingTimeInterval(30)
+        while true {
+            do {
+                return try body()
+            } catch let error as DatabaseError
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && Date() < deadline
+            {
+                usleep(20_000)
+            }
+        }
     }
 
     /// True when the database was opened as an immutable file: on read-only media whose `-shm` SQLite
@@ -68,10 +85,11 @@ public final class CalibStore: Sendable {
     /// A private in-memory store, for tests and previews.
     public init() throws {
         path = ":memory:"
-        writer = try DatabaseQueue()
+        let queue = try DatabaseQueue()
+        writer = StoreConnection(base: queue, path: path)
         files = nil
         isImmutable = false
-        try Schema.prepare(writer, path: path)
+        try Schema.prepare(queue, path: path)
     }
 
     /// One write transaction, then the check that it went to the files other processes see: when the

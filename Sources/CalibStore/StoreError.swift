@@ -12,6 +12,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case outputIsDatabase(output: String, database: String)
     /// An error from SQLite itself, with the database it concerns.
     case sqlite(path: String, message: String)
+    /// SQLite found the file damaged (`SQLITE_CORRUPT`); `detail` is SQLite's own words.
+    case damaged(path: String, detail: String)
     case companionsMissing(path: String, missing: [String], holder: Int32)
     case companionReplaced(path: String, file: String, deleted: Bool)
     /// A stored value calib cannot read (damaged or edited by hand).
@@ -33,6 +35,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             "session '\(session)'\(tensor.map { ", tensor '\($0)'" } ?? ""): \(message)"
         case .sqlite(let path, let message):
             "\(path): \(message)"
+        case .damaged(let path, let detail):
+            "\(path): the database is damaged (\(detail)); `calib check --db \(path)` reports what it can still read. "
+                + "Restore a backup, or recalibrate into a new database"
         case .outputIsDatabase(let output, let database):
             "\(output) is the calibration database \(database) (or its -wal/-shm); writing there would replace it: choose another output path"
         case .companionsMissing(let path, let missing, let holder):

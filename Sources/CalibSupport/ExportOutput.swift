@@ -17,7 +17,7 @@ public struct OutputError: Error, CustomStringConvertible, Sendable {
     }
 
     public init(path: String, errno code: Int32) {
-        self.init(path: path, reason: String(cString: strerror(code)))
+        self.init(path: path, reason: String(cString: strerror(code)) + FileErrors.writeAdvice(code, path: path))
     }
 
     public var description: String { "cannot write \(path): \(reason)" }

@@ -13,8 +13,14 @@ extension Calib {
             var failed = false
             try reportingErrors {
                 let store = try CalibStore(path: database.path, readOnly: true, allowOlderSchema: true)
-                let findings = try store.check()
                 let out = Terminal.standardOutput
+                let findings: [String]
+                do {
+                    findings = try store.check().map(\.description)
+                } catch StoreError.damaged(_, let detail) {
+                    // SQLite stopped reading: that is the finding, not an error of `check` itself.
+                    findings = ["integrity: the database is damaged (\(detail)); restore a backup or recalibrate"]
+                }
                 for f in findings { out.write(out.warn("problem: \(f)") + "\n") }
                 failed = !findings.isEmpty
                 guard !failed else { return }

@@ -42,8 +42,28 @@ public struct EncodingExport {
         guard case .directory(let members) = try format.render(content, options: options) else { return }
         let dir = URL(fileURLWithPath: path)
         for (name, _) in members { try store?.refuseOverwriting(dir.appendingPathComponent(name).path) }
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        for (name, data) in members { try data.write(to: dir.appendingPathComponent(name), options: .atomic) }
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        } catch {
+            throw Self.outputError(path, error)
+        }
+        for (name, data) in members {
+            let member = dir.appendingPathComponent(name)
+            do { try data.write(to: member, options: .atomic) } catch { throw Self.outputError(member.path, error) }
+        }
+    }
+
+    /// A Foundation file error as `cannot write PATH: reason; what to do`.
+    private static func outputError(_ path: String, _ error: any Error) -> OutputError {
+        let code = FileErrors.posixCode(error)
+        // createDirectory reports a file in the way as "exists": this format writes a directory.
+        if code == EEXIST || (error as? CocoaError)?.code == .fileWriteFileExists {
+            return OutputError(
+                path: path,
+                reason: "a file of that name is in the way; --format onnxruntime writes a directory: pass -o a directory")
+        }
+        guard let code else { return OutputError(path: path, reason: FileErrors.reason(error)) }
+        return OutputError(path: path, errno: code)
     }
 }
 

@@ -26,7 +26,7 @@ public enum EncodingImport {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw InputError(file: url.path, "cannot read the file")
+            throw InputError(file: url.path, FileErrors.readFailure("the file", path: url.path, error))
         }
         let scheme = override.appliedScheme(to: QuantScheme(convention: .onnxruntime, symmetric: false, signed: false))
         do {

@@ -38,7 +38,7 @@ public struct CalibrationConfig: Sendable, Hashable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw InputError(file: path, "cannot read the config file")
+            throw InputError(file: path, FileErrors.readFailure("the config file", path: path, error))
         }
         do {
             return try parse(data)
