@@ -40,6 +40,22 @@ extension CalibStore {
         }
     }
 
+    /// A tensor and its statistics, by column index (`tensorRecord`, `tensorStats`).
+    static let tensorRowsSQL = """
+        SELECT t.id, t.name, t.role, t.dtype, t.shape, t.channel_axis, t.channels,
+               s.observer, s.averaging_constant, s.batches, s.elements, s.nonfinite,
+               s.min, s.max, s.min_array, s.max_array
+        FROM tensors t LEFT JOIN statistics s ON s.tensor_id = t.id
+        """
+
+    /// An encoding with its tensor's axis, channels and name, by column index (`encoding`).
+    static let encodingRowsSQL = """
+        SELECT e.tensor_id, e.convention, e.bitwidth, e.symmetric, e.signed, e.reduce_range,
+               e.scale, e.offset, e.enc_min, e.enc_max, e.scale_array, e.offset_array, e.min_array, e.max_array,
+               t.channel_axis, t.channels, t.name
+        FROM encodings e JOIN tensors t ON t.id = e.tensor_id
+        """
+
     /// Rows are read through a cursor by column index, and BLOBs decoded where SQLite holds them
     /// (`withUnsafeData`): `Row.fetchAll` would copy every row, BLOBs included, before decoding.
     /// Every value is checked against its domain (`RowValues`, `validate`): a damaged row throws
@@ -49,13 +65,7 @@ extension CalibStore {
     ) throws -> [(tensor: TensorRecord, stats: TensorStats?)] {
         let rows = try Row.fetchCursor(
             db,
-            sql: """
-                SELECT t.id, t.name, t.role, t.dtype, t.shape, t.channel_axis, t.channels,
-                       s.observer, s.averaging_constant, s.batches, s.elements, s.nonfinite,
-                       s.min, s.max, s.min_array, s.max_array
-                FROM tensors t LEFT JOIN statistics s ON s.tensor_id = t.id
-                WHERE t.session_id = ? \(name == nil ? "" : "AND t.name = ?") ORDER BY t.id
-                """,
+            sql: "\(tensorRowsSQL) WHERE t.session_id = ? \(name == nil ? "" : "AND t.name = ?") ORDER BY t.id",
             arguments: name.map { [id, $0] } ?? [id])
         var result: [(tensor: TensorRecord, stats: TensorStats?)] = []
         while let row = try rows.next() {
@@ -76,7 +86,7 @@ extension CalibStore {
         return result
     }
 
-    private static func tensorRecord(_ v: RowValues) throws -> TensorRecord {
+    static func tensorRecord(_ v: RowValues) throws -> TensorRecord {
         let shapeText = try v.text(4)
         guard let dims = try? shape(shapeText), dims.allSatisfy({ $0 >= 0 }) else { throw v.bad(4, "a JSON list of sizes") }
         let axis = try v.optionalInt(5), channels = try v.int(6)
@@ -96,7 +106,7 @@ extension CalibStore {
         return record
     }
 
-    private static func tensorStats(_ v: RowValues, _ tensor: TensorRecord) throws -> TensorStats {
+    static func tensorStats(_ v: RowValues, _ tensor: TensorRecord) throws -> TensorStats {
         let kind = try v.name(7, ObserverKind.self)
         var constant: Float = 0.01
         if kind == .ema {
@@ -184,13 +194,7 @@ extension CalibStore {
         var result: [Int64: Encoding] = [:]
         let rows = try Row.fetchCursor(
             db,
-            sql: """
-                SELECT e.tensor_id, e.convention, e.bitwidth, e.symmetric, e.signed, e.reduce_range,
-                       e.scale, e.offset, e.enc_min, e.enc_max, e.scale_array, e.offset_array, e.min_array, e.max_array,
-                       t.channel_axis, t.channels, t.name
-                FROM encodings e JOIN tensors t ON t.id = e.tensor_id
-                WHERE t.session_id = ? AND e.label = ? \(tensor == nil ? "" : "AND t.id = ?")
-                """,
+            sql: "\(encodingRowsSQL) WHERE t.session_id = ? AND e.label = ? \(tensor == nil ? "" : "AND t.id = ?")",
             arguments: tensor.map { [id, label, $0] } ?? [id, label])
         while let row = try rows.next() {
             do {
@@ -206,7 +210,7 @@ extension CalibStore {
 
     /// One encoding row. Non-finite floats were written as NULL (SQLite has no NaN) and read back
     /// as NaN, so such a row is readable and the export's coverage check names it.
-    private static func encoding(_ v: RowValues) throws -> Encoding {
+    static func encoding(_ v: RowValues) throws -> Encoding {
         let scheme = QuantScheme(
             convention: try v.name(1, Convention.self), bitwidth: try v.int(2), symmetric: try v.bool(3), signed: try v.bool(4),
             reduceRange: try v.bool(5))

@@ -4,7 +4,9 @@ import CalibKit
 extension Calib {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the database: SQLite integrity, schema version, and the consistency of every session.",
+            abstract:
+                "Check the database: SQLite integrity, schema version, the consistency of every session, every stored value, "
+                + "and every encoding re-derived from its statistics.",
             discussion: "Prints each finding and exits 1 when there is any; prints a one-line all-clear otherwise.")
 
         @OptionGroup var database: DatabaseOptions
@@ -13,7 +15,7 @@ extension Calib {
             var failed = false
             try reportingErrors {
                 let store = try CalibStore(path: database.path, readOnly: true, allowOlderSchema: true)
-                let findings = try store.check()
+                let findings = try StoreCheck.run(store)
                 let out = Terminal.standardOutput
                 for f in findings { out.write(out.warn("problem: \(f)") + "\n") }
                 failed = !findings.isEmpty
