@@ -44,7 +44,7 @@ extension CalibStore {
     static let tensorRowsSQL = """
         SELECT t.id, t.name, t.role, t.dtype, t.shape, t.channel_axis, t.channels,
                s.observer, s.averaging_constant, s.batches, s.elements, s.nonfinite,
-               s.min, s.max, s.min_array, s.max_array
+               s.min, s.max, s.min_array, s.max_array, s.digest
         FROM tensors t LEFT JOIN statistics s ON s.tensor_id = t.id
         """
 
@@ -52,7 +52,7 @@ extension CalibStore {
     static let encodingRowsSQL = """
         SELECT e.tensor_id, e.convention, e.bitwidth, e.symmetric, e.signed, e.reduce_range,
                e.scale, e.offset, e.enc_min, e.enc_max, e.scale_array, e.offset_array, e.min_array, e.max_array,
-               t.channel_axis, t.channels, t.name
+               t.channel_axis, t.channels, t.name, e.digest, e.label
         FROM encodings e JOIN tensors t ON t.id = e.tensor_id
         """
 
@@ -134,6 +134,7 @@ extension CalibStore {
         for (a, b) in zip(lo, hi) where !((a.isFinite && b.isFinite && a <= b) || (a == .infinity && b == -.infinity)) {
             throw BadValue(message: "statistics range [\(a), \(b)] is not a range (min <= max, both finite, or never observed)")
         }
+        try verifyDigest(v, columns: [0, 5, 6] + Array(7...15), digest: 16, of: "statistics")
         return TensorStats(observer: observer, min: lo, max: hi, batches: batches, elements: elements, nonfinite: nonfinite)
     }
 
@@ -156,37 +157,40 @@ extension CalibStore {
         // Scalars: a range never seen finite is stored as NULL (SQLite REAL has no NaN, and ±Inf reads badly).
         let scalarMin: Double? = perChannel || !stats.min[0].isFinite ? nil : Double(stats.min[0])
         let scalarMax: Double? = perChannel || !stats.max[0].isFinite ? nil : Double(stats.max[0])
+        let values: [(any DatabaseValueConvertible)?] = [
+            stats.observer.kind.rawValue, stats.observer.kind == .ema ? Double(stats.observer.averagingConstant) : nil,
+            stats.batches, stats.elements, stats.nonfinite, scalarMin, scalarMax,
+            perChannel ? ArrayCoding.encode(stats.min) : nil, perChannel ? ArrayCoding.encode(stats.max) : nil,
+        ]
         try db.execute(
             sql: """
                 INSERT OR REPLACE INTO statistics
-                    (tensor_id, observer, averaging_constant, batches, elements, nonfinite, min, max, min_array, max_array)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    (tensor_id, observer, averaging_constant, batches, elements, nonfinite, min, max, min_array, max_array, digest)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [
-                id, stats.observer.kind.rawValue,
-                stats.observer.kind == .ema ? Double(stats.observer.averagingConstant) : nil,
-                stats.batches, stats.elements, stats.nonfinite, scalarMin, scalarMax,
-                perChannel ? ArrayCoding.encode(stats.min) : nil, perChannel ? ArrayCoding.encode(stats.max) : nil,
-            ])
+            arguments: StatementArguments(
+                [id] + values + [digest([id, stats.observer.channelAxis, stats.min.count] + values)]))
     }
 
     static func saveEncoding(_ db: Database, tensor id: Int64, _ e: Encoding, label: String = "default") throws {
         let perChannel = e.channelAxis != nil
         let s = e.scheme
+        let values: [(any DatabaseValueConvertible)?] = [
+            s.convention.rawValue, s.bitwidth, s.symmetric, s.signed, s.reduceRange,
+            perChannel ? nil : Double(e.scale[0]), perChannel ? nil : e.offset[0],
+            perChannel ? nil : Double(e.min[0]), perChannel ? nil : Double(e.max[0]),
+            perChannel ? ArrayCoding.encode(e.scale) : nil, perChannel ? ArrayCoding.encode(e.offset) : nil,
+            perChannel ? ArrayCoding.encode(e.min) : nil, perChannel ? ArrayCoding.encode(e.max) : nil,
+        ]
         try db.execute(
             sql: """
                 INSERT OR REPLACE INTO encodings
                     (tensor_id, label, convention, bitwidth, symmetric, signed, reduce_range,
-                     scale, offset, enc_min, enc_max, scale_array, offset_array, min_array, max_array)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     scale, offset, enc_min, enc_max, scale_array, offset_array, min_array, max_array, digest)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [
-                id, label, s.convention.rawValue, s.bitwidth, s.symmetric, s.signed, s.reduceRange,
-                perChannel ? nil : Double(e.scale[0]), perChannel ? nil : e.offset[0],
-                perChannel ? nil : Double(e.min[0]), perChannel ? nil : Double(e.max[0]),
-                perChannel ? ArrayCoding.encode(e.scale) : nil, perChannel ? ArrayCoding.encode(e.offset) : nil,
-                perChannel ? ArrayCoding.encode(e.min) : nil, perChannel ? ArrayCoding.encode(e.max) : nil,
-            ])
+            arguments: StatementArguments(
+                [id, label] + values + [digest([id, e.channelAxis, e.scale.count, label] + values)]))
     }
 
     static func fetchEncodings(_ db: Database, session id: Int64, label: String, tensor: Int64? = nil) throws -> [Int64: Encoding]
@@ -233,6 +237,27 @@ extension CalibStore {
                 message: "offset \(e.offset[c])\(channels > 1 ? " of channel \(c)" : "") is off the \(scheme.bitwidth)-bit grid "
                     + "(zero point \(-e.offset[c]) outside \(qmin)...\(qmax))")
         }
+        try verifyDigest(v, columns: [0, 14, 15, 18] + Array(1...13), digest: 17, of: "encoding")
         return e
+    }
+
+    /// The digest a row is written with: its values (`RowDigest`), led by its tensor's id, channel
+    /// axis and channel count (and an encoding's label), so a row moved or re-shaped is found too.
+    static func digest(_ values: [(any DatabaseValueConvertible)?]) -> Int64 {
+        var d = RowDigest()
+        d.add(values)
+        return d.value
+    }
+
+    /// Throws when the row's `digest` column (at index `digest`) is not the digest of `columns`:
+    /// a value was changed after calib wrote it. Rows from before schema 5 have no digest.
+    static func verifyDigest(_ v: RowValues, columns: [Int], digest: Int, of what: String) throws {
+        guard let stored = try v.optionalInt(digest) else { return }
+        var d = RowDigest()
+        for i in columns { d.add(v.row[i] as DatabaseValue) }
+        guard d.value == Int64(stored) else {
+            throw BadValue(
+                message: "the \(what) row does not match its digest (a value was changed after calib wrote it)")
+        }
     }
 }

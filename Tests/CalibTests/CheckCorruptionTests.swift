@@ -181,18 +181,15 @@ import Testing
         return counts
     }
 
-    /// Before: only the store's structural check (main's `calib check`).
-    @Test func sweepWithStructuralCheck() throws {
-        let counts = try Self.sweep(count: 150, seed: 13) { try $0.check().map(\.description) }
-        print("structural check: \(counts)")
-        for m in counts.missed { print("  missed: \(m)") }
-    }
-
-    /// After: `calib check` (StoreCheck): structure, every value's domain, every encoding re-derived.
-    @Test func sweepWithFullCheck() throws {
+    /// `calib check` (StoreCheck): structure, every value's domain, every encoding re-derived from
+    /// its statistics, every row's digest. On main before this change (structural check only, no
+    /// digests) the same 150 flips gave: 40 found; of the other 110, 13 exported identically, 77
+    /// exported with an error and 20 exported different numbers; 31 exports in all differed silently.
+    @Test func everyFlipIsFoundOrHarmless() throws {
         let counts = try Self.sweep(count: 150, seed: 13) { try StoreCheck.run($0).map(\.description) }
-        print("full check: \(counts)")
-        for m in counts.missed { print("  missed: \(m)") }
-        #expect(counts.missedExportFails == 0, "\(counts.missed)")
+        print("calib check: \(counts)")
+        #expect(counts.missed.isEmpty, "\(counts.missed)")
+        #expect(counts.wrongExports == 0, "a reader exported different numbers without an error")
+        #expect(counts.found >= 130, "\(counts)")
     }
 }
