@@ -4,10 +4,10 @@ import CalibKit
 extension Calib {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract:
-                "Check the database: SQLite integrity, schema version, the consistency of every session, every stored value, "
-                + "and every encoding re-derived from its statistics.",
-            discussion: "Prints each finding and exits 1 when there is any; prints a one-line all-clear otherwise.")
+            abstract: "Check the database: SQLite integrity, schema version, and every session's rows and values.",
+            discussion: "Every stored value is checked against its domain and its row's digest, and every encoding is "
+                + "re-derived from its statistics and compared bit for bit. Prints each finding (with its session and "
+                + "tensor) and exits 1 when there is any; prints a one-line all-clear otherwise.")
 
         @OptionGroup var database: DatabaseOptions
 
