@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "CalibStore",
             dependencies: [
-                "CalibModel", "CalibSupport", "CalibMigrations",
+                "CalibModel", "CalibSupport", "CalibMigrations", "CXXHash",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .target(

@@ -13,7 +13,7 @@ public struct CommittedBatches: Sendable {
 extension CalibStore {
     /// The stored batch with this content hash (under the session's `batchHash`), if the session holds one.
     public func batch(withContentHash contentHash: String, session id: Int64) throws -> BatchRecord? {
-        try writer.read { db in
+        try readingRows(session: id) { db in
             try Row.fetchOne(
                 db, sql: "SELECT * FROM batches WHERE session_id = ? AND content_hash = ?", arguments: [id, contentHash]
             ).map(Self.batch)
@@ -22,7 +22,7 @@ extension CalibStore {
 
     /// The session's batches in order.
     public func batches(session id: Int64) throws -> [BatchRecord] {
-        try writer.read { db in
+        try readingRows(session: id) { db in
             try Row.fetchAll(db, sql: "SELECT * FROM batches WHERE session_id = ? ORDER BY seq", arguments: [id]).map(Self.batch)
         }
     }
@@ -90,9 +90,16 @@ extension CalibStore {
         return db.lastInsertedRowID
     }
 
-    static func batch(_ row: Row) -> BatchRecord {
-        BatchRecord(
-            seq: row["seq"], source: row["source"], contentHash: row["content_hash"], tensors: row["tensors"],
-            elements: row["elements"], bytes: row["bytes"], addedAt: row["added_at"])
+    /// A batch row (`SELECT *`); a value calib cannot read throws `BadValue` instead of trapping.
+    static func batch(_ row: Row) throws -> BatchRecord {
+        let v = RowValues(row: row), names = Array(row.columnNames)
+        func at(_ name: String) throws -> Int {
+            guard let i = names.firstIndex(of: name) else { throw BadValue(message: "batches has no column \(name)") }
+            return i
+        }
+        return BatchRecord(
+            seq: try v.int(at("seq")), source: try v.text(at("source")), contentHash: try v.text(at("content_hash")),
+            tensors: try v.int(at("tensors")), elements: try v.int(at("elements")), bytes: try v.int(at("bytes")),
+            addedAt: try v.text(at("added_at")))
     }
 }

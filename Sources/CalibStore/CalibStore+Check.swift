@@ -6,7 +6,12 @@ import GRDB
 public struct CheckFinding: Sendable, Equatable, CustomStringConvertible {
     public var session: String?
     public var message: String
-    public var description: String { session.map { "session '\($0)': \(message)" } ?? message }
+    /// The tensor the finding is about, when it is about one.
+    public var tensor: String? = nil
+    public var description: String {
+        let place = [session.map { "session '\($0)'" }, tensor.map { "tensor '\($0)'" }].compactMap { $0 }
+        return place.isEmpty ? message : "\(place.joined(separator: ", ")): \(message)"
+    }
 }
 
 extension CalibStore {

@@ -23,9 +23,19 @@ extension CalibStore {
     }
 
     public func encodingSets(session id: Int64) throws -> [EncodingSet] {
-        try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM encoding_sets WHERE session_id = ? ORDER BY label", arguments: [id]).map {
-                EncodingSet(label: $0["label"], options: $0["options"], batches: $0["batches"], createdAt: $0["created_at"])
+        try readingRows(session: id) { db in
+            try Row.fetchAll(
+                db, sql: "SELECT label, options, batches, created_at FROM encoding_sets WHERE session_id = ? ORDER BY label",
+                arguments: [id]
+            ).map {
+                let v = RowValues(row: $0)
+                do {
+                    return EncodingSet(
+                        label: try v.text(0), options: try v.text(1), batches: try v.int(2), createdAt: try v.text(3))
+                } catch var bad as BadValue {
+                    bad.message = "encoding set: \(bad.message)"
+                    throw bad
+                }
             }
         }
     }

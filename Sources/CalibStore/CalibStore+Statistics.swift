@@ -40,6 +40,22 @@ extension CalibStore {
         }
     }
 
+    /// A tensor and its statistics, by column index (`tensorRecord`, `tensorStats`).
+    static let tensorRowsSQL = """
+        SELECT t.id, t.name, t.role, t.dtype, t.shape, t.channel_axis, t.channels,
+               s.observer, s.averaging_constant, s.batches, s.elements, s.nonfinite,
+               s.min, s.max, s.min_array, s.max_array, s.digest
+        FROM tensors t LEFT JOIN statistics s ON s.tensor_id = t.id
+        """
+
+    /// An encoding with its tensor's axis, channels and name, by column index (`encoding`).
+    static let encodingRowsSQL = """
+        SELECT e.tensor_id, e.convention, e.bitwidth, e.symmetric, e.signed, e.reduce_range,
+               e.scale, e.offset, e.enc_min, e.enc_max, e.scale_array, e.offset_array, e.min_array, e.max_array,
+               t.channel_axis, t.channels, t.name, e.digest, e.label
+        FROM encodings e JOIN tensors t ON t.id = e.tensor_id
+        """
+
     /// Rows are read through a cursor by column index, and BLOBs decoded where SQLite holds them
     /// (`withUnsafeData`): `Row.fetchAll` would copy every row, BLOBs included, before decoding.
     /// Every value is checked against its domain (`RowValues`, `validate`): a damaged row throws
@@ -49,13 +65,7 @@ extension CalibStore {
     ) throws -> [(tensor: TensorRecord, stats: TensorStats?)] {
         let rows = try Row.fetchCursor(
             db,
-            sql: """
-                SELECT t.id, t.name, t.role, t.dtype, t.shape, t.channel_axis, t.channels,
-                       s.observer, s.averaging_constant, s.batches, s.elements, s.nonfinite,
-                       s.min, s.max, s.min_array, s.max_array
-                FROM tensors t LEFT JOIN statistics s ON s.tensor_id = t.id
-                WHERE t.session_id = ? \(name == nil ? "" : "AND t.name = ?") ORDER BY t.id
-                """,
+            sql: "\(tensorRowsSQL) WHERE t.session_id = ? \(name == nil ? "" : "AND t.name = ?") ORDER BY t.id",
             arguments: name.map { [id, $0] } ?? [id])
         var result: [(tensor: TensorRecord, stats: TensorStats?)] = []
         while let row = try rows.next() {
@@ -76,7 +86,7 @@ extension CalibStore {
         return result
     }
 
-    private static func tensorRecord(_ v: RowValues) throws -> TensorRecord {
+    static func tensorRecord(_ v: RowValues) throws -> TensorRecord {
         let shapeText = try v.text(4)
         guard let dims = try? shape(shapeText), dims.allSatisfy({ $0 >= 0 }) else { throw v.bad(4, "a JSON list of sizes") }
         let axis = try v.optionalInt(5), channels = try v.int(6)
@@ -96,7 +106,7 @@ extension CalibStore {
         return record
     }
 
-    private static func tensorStats(_ v: RowValues, _ tensor: TensorRecord) throws -> TensorStats {
+    static func tensorStats(_ v: RowValues, _ tensor: TensorRecord) throws -> TensorStats {
         let kind = try v.name(7, ObserverKind.self)
         var constant: Float = 0.01
         if kind == .ema {
@@ -124,6 +134,7 @@ extension CalibStore {
         for (a, b) in zip(lo, hi) where !((a.isFinite && b.isFinite && a <= b) || (a == .infinity && b == -.infinity)) {
             throw BadValue(message: "statistics range [\(a), \(b)] is not a range (min <= max, both finite, or never observed)")
         }
+        try verifyDigest(v, columns: [0, 5, 6] + Array(7...15), digest: 16, of: "statistics")
         return TensorStats(observer: observer, min: lo, max: hi, batches: batches, elements: elements, nonfinite: nonfinite)
     }
 
@@ -146,37 +157,40 @@ extension CalibStore {
         // Scalars: a range never seen finite is stored as NULL (SQLite REAL has no NaN, and ±Inf reads badly).
         let scalarMin: Double? = perChannel || !stats.min[0].isFinite ? nil : Double(stats.min[0])
         let scalarMax: Double? = perChannel || !stats.max[0].isFinite ? nil : Double(stats.max[0])
+        let values: [(any DatabaseValueConvertible)?] = [
+            stats.observer.kind.rawValue, stats.observer.kind == .ema ? Double(stats.observer.averagingConstant) : nil,
+            stats.batches, stats.elements, stats.nonfinite, scalarMin, scalarMax,
+            perChannel ? ArrayCoding.encode(stats.min) : nil, perChannel ? ArrayCoding.encode(stats.max) : nil,
+        ]
         try db.execute(
             sql: """
                 INSERT OR REPLACE INTO statistics
-                    (tensor_id, observer, averaging_constant, batches, elements, nonfinite, min, max, min_array, max_array)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    (tensor_id, observer, averaging_constant, batches, elements, nonfinite, min, max, min_array, max_array, digest)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [
-                id, stats.observer.kind.rawValue,
-                stats.observer.kind == .ema ? Double(stats.observer.averagingConstant) : nil,
-                stats.batches, stats.elements, stats.nonfinite, scalarMin, scalarMax,
-                perChannel ? ArrayCoding.encode(stats.min) : nil, perChannel ? ArrayCoding.encode(stats.max) : nil,
-            ])
+            arguments: StatementArguments(
+                [id] + values + [digest([id, stats.observer.channelAxis, stats.min.count] + values)]))
     }
 
     static func saveEncoding(_ db: Database, tensor id: Int64, _ e: Encoding, label: String = "default") throws {
         let perChannel = e.channelAxis != nil
         let s = e.scheme
+        let values: [(any DatabaseValueConvertible)?] = [
+            s.convention.rawValue, s.bitwidth, s.symmetric, s.signed, s.reduceRange,
+            perChannel ? nil : Double(e.scale[0]), perChannel ? nil : e.offset[0],
+            perChannel ? nil : Double(e.min[0]), perChannel ? nil : Double(e.max[0]),
+            perChannel ? ArrayCoding.encode(e.scale) : nil, perChannel ? ArrayCoding.encode(e.offset) : nil,
+            perChannel ? ArrayCoding.encode(e.min) : nil, perChannel ? ArrayCoding.encode(e.max) : nil,
+        ]
         try db.execute(
             sql: """
                 INSERT OR REPLACE INTO encodings
                     (tensor_id, label, convention, bitwidth, symmetric, signed, reduce_range,
-                     scale, offset, enc_min, enc_max, scale_array, offset_array, min_array, max_array)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     scale, offset, enc_min, enc_max, scale_array, offset_array, min_array, max_array, digest)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [
-                id, label, s.convention.rawValue, s.bitwidth, s.symmetric, s.signed, s.reduceRange,
-                perChannel ? nil : Double(e.scale[0]), perChannel ? nil : e.offset[0],
-                perChannel ? nil : Double(e.min[0]), perChannel ? nil : Double(e.max[0]),
-                perChannel ? ArrayCoding.encode(e.scale) : nil, perChannel ? ArrayCoding.encode(e.offset) : nil,
-                perChannel ? ArrayCoding.encode(e.min) : nil, perChannel ? ArrayCoding.encode(e.max) : nil,
-            ])
+            arguments: StatementArguments(
+                [id, label] + values + [digest([id, e.channelAxis, e.scale.count, label] + values)]))
     }
 
     static func fetchEncodings(_ db: Database, session id: Int64, label: String, tensor: Int64? = nil) throws -> [Int64: Encoding]
@@ -184,13 +198,7 @@ extension CalibStore {
         var result: [Int64: Encoding] = [:]
         let rows = try Row.fetchCursor(
             db,
-            sql: """
-                SELECT e.tensor_id, e.convention, e.bitwidth, e.symmetric, e.signed, e.reduce_range,
-                       e.scale, e.offset, e.enc_min, e.enc_max, e.scale_array, e.offset_array, e.min_array, e.max_array,
-                       t.channel_axis, t.channels, t.name
-                FROM encodings e JOIN tensors t ON t.id = e.tensor_id
-                WHERE t.session_id = ? AND e.label = ? \(tensor == nil ? "" : "AND t.id = ?")
-                """,
+            sql: "\(encodingRowsSQL) WHERE t.session_id = ? AND e.label = ? \(tensor == nil ? "" : "AND t.id = ?")",
             arguments: tensor.map { [id, label, $0] } ?? [id, label])
         while let row = try rows.next() {
             do {
@@ -206,7 +214,7 @@ extension CalibStore {
 
     /// One encoding row. Non-finite floats were written as NULL (SQLite has no NaN) and read back
     /// as NaN, so such a row is readable and the export's coverage check names it.
-    private static func encoding(_ v: RowValues) throws -> Encoding {
+    static func encoding(_ v: RowValues) throws -> Encoding {
         let scheme = QuantScheme(
             convention: try v.name(1, Convention.self), bitwidth: try v.int(2), symmetric: try v.bool(3), signed: try v.bool(4),
             reduceRange: try v.bool(5))
@@ -229,6 +237,27 @@ extension CalibStore {
                 message: "offset \(e.offset[c])\(channels > 1 ? " of channel \(c)" : "") is off the \(scheme.bitwidth)-bit grid "
                     + "(zero point \(-e.offset[c]) outside \(qmin)...\(qmax))")
         }
+        try verifyDigest(v, columns: [0, 14, 15, 18] + Array(1...13), digest: 17, of: "encoding")
         return e
+    }
+
+    /// The digest a row is written with: its values (`RowDigest`), led by its tensor's id, channel
+    /// axis and channel count (and an encoding's label), so a row moved or re-shaped is found too.
+    static func digest(_ values: [(any DatabaseValueConvertible)?]) -> Int64 {
+        var d = RowDigest()
+        d.add(values)
+        return d.value
+    }
+
+    /// Throws when the row's `digest` column (at index `digest`) is not the digest of `columns`:
+    /// a value was changed after calib wrote it. Rows from before schema 5 have no digest.
+    static func verifyDigest(_ v: RowValues, columns: [Int], digest: Int, of what: String) throws {
+        guard let stored = try v.optionalInt(digest) else { return }
+        var d = RowDigest()
+        for i in columns { d.add(v.row[i] as DatabaseValue) }
+        guard d.value == Int64(stored) else {
+            throw BadValue(
+                message: "the \(what) row does not match its digest (a value was changed after calib wrote it)")
+        }
     }
 }

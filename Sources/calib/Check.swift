@@ -4,8 +4,10 @@ import CalibKit
 extension Calib {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the database: SQLite integrity, schema version, and the consistency of every session.",
-            discussion: "Prints each finding and exits 1 when there is any; prints a one-line all-clear otherwise.")
+            abstract: "Check the database: SQLite integrity, schema version, and every session's rows and values.",
+            discussion: "Every stored value is checked against its domain and its row's digest, and every encoding is "
+                + "re-derived from its statistics and compared bit for bit. Prints each finding (with its session and "
+                + "tensor) and exits 1 when there is any; prints a one-line all-clear otherwise.")
 
         @OptionGroup var database: DatabaseOptions
 
@@ -16,7 +18,7 @@ extension Calib {
                 let out = Terminal.standardOutput
                 let findings: [String]
                 do {
-                    findings = try store.check().map(\.description)
+                    findings = try StoreCheck.run(store).map(\.description)
                 } catch StoreError.damaged(_, let detail) {
                     // SQLite stopped reading: that is the finding, not an error of `check` itself.
                     findings = ["integrity: the database is damaged (\(detail)); restore a backup or recalibrate"]

@@ -14,7 +14,7 @@ import Testing
 @Suite struct StoreTests {
     /// Migration names are append-only: renaming an applied one would run it again. This pins the list.
     @Test func migrationListIsPinned() throws {
-        #expect(Schema.migrationNames == ["0001_initial", "0002_roles_labels_imports", "0003_batch_hash"])
+        #expect(Schema.migrationNames == ["0001_initial", "0002_roles_labels_imports", "0003_batch_hash", "0005_row_digests"])
         let store = try CalibStore()
         #expect(try store.appliedMigrations() == Schema.migrationNames)
     }
@@ -24,9 +24,9 @@ import Testing
         let store = try CalibStore(path: dir.path("a.sqlite"))
         try store.writer.read { db in
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
-            #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == 3)
+            #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == Schema.migrationNames.count)
             let rows = try Row.fetchAll(db, sql: "SELECT name, checksum FROM calib_migrations ORDER BY name")
-            #expect(rows.count == 3)
+            #expect(rows.count == Schema.migrationNames.count)
             #expect(rows[0]["checksum"] as String == Schema.checksum(embeddedSQL("0001_initial")))
         }
     }
