@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "CalibReaders",
             dependencies: [
-                "CalibModel", "CalibSupport", "CZlib", "CXXHash",
+                "CalibModel", "CalibSupport", "CZlib", "CXXHash", "CKernels",
             ]),
         .target(name: "CalibObservers", dependencies: ["CalibModel", "CKernels"]),
         .target(name: "CalibDerivation", dependencies: ["CalibModel"]),

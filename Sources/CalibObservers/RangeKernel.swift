@@ -113,13 +113,17 @@ public enum RangeKernel {
         let mins = UnsafeMutableBufferPointer<Int32>.allocate(capacity: Swift.max(1, keyCount))
         let maxs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: Swift.max(1, keyCount))
         let counts = UnsafeMutableBufferPointer<Int64>.allocate(capacity: Swift.max(1, work.count))
+        let faults = UnsafeMutableBufferPointer<Bool>.allocate(capacity: Swift.max(1, work.count))
+        faults.initialize(repeating: false)
         defer {
             mins.deallocate()
             maxs.deallocate()
             counts.deallocate()
+            faults.deallocate()
         }
         // Each unit writes only its own accumulators and count; the release callback is the caller's.
         nonisolated(unsafe) let pmin = mins.baseAddress!, pmax = maxs.baseAddress!, pcount = counts.baseAddress!
+        nonisolated(unsafe) let pfault = faults.baseAddress!
         nonisolated(unsafe) let items = work
         let all = tensors, layouts = shapes
         withoutActuallyEscaping(release) { release in
@@ -132,6 +136,9 @@ public enum RangeKernel {
                 let kmin = pmin + item.keys, kmax = pmax + item.keys
                 ck_keys_init(kmin, kmax, channels)
                 let piece = item.piece
+                // A file truncated under its mapping reads as zeros here instead of killing the process.
+                let guarded = ck_guard_begin(tensor.bytes.baseAddress, tensor.bytes.count)
+                defer { if ck_guard_end(guarded) != 0 { pfault[w] = true } }
                 if channels == 1 {
                     // Per tensor: `outer` counts elements.
                     pcount[w] = ck_observe(
@@ -162,7 +169,7 @@ public enum RangeKernel {
 
         var result: [BatchRange] = []
         result.reserveCapacity(tensors.count)
-        var w = 0
+        var w = 0, f = 0
         for (i, tensor) in tensors.enumerated() {
             let channels = shapes[i].channels
             var kmin = [Int32](repeating: .max, count: channels)
@@ -180,13 +187,21 @@ public enum RangeKernel {
             // A finite float64 beyond float32 converts to ±inf: tell those apart (float64 only, and
             // only when the fast pass found something non-finite, so every other case costs nothing).
             var beyond = 0
+            var unreadable = false
+            while f < work.count && work[f].tensor == i {
+                unreadable = unreadable || faults[f]
+                f += 1
+            }
             if tensor.dtype == .float64 && nonfinite > 0, let base = tensor.bytes.baseAddress {
+                let guarded = ck_guard_begin(base, tensor.bytes.count)
                 beyond = Int(ck_count_f64_beyond_f32(tensor.byteOrder != .native ? 1 : 0, base, tensor.elementCount))
+                if ck_guard_end(guarded) != 0 { unreadable = true }
                 nonfinite -= beyond
             }
-            result.append(
-                BatchRange(
-                    min: lo, max: hi, elements: tensor.elementCount, nonfinite: nonfinite, beyondFloat32: beyond))
+            var range = BatchRange(
+                min: lo, max: hi, elements: tensor.elementCount, nonfinite: nonfinite, beyondFloat32: beyond)
+            range.unreadable = unreadable
+            result.append(range)
         }
         return result
     }

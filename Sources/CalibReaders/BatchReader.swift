@@ -52,32 +52,45 @@ public final class BatchReader {
         switch source {
         case .safetensors(let path):
             let file = try MappedFile(path: path)
-            let tensors = try SafetensorsParser.tensors(in: file.bytes, storage: file, file: path)
-            return batch(path, file, tensors, hashAlgorithm)
+            return try file.guarded {
+                let tensors = try SafetensorsParser.tensors(in: file.bytes, storage: file, file: path)
+                return batch(path, file, tensors, hashAlgorithm)
+            }
         case .npy(let path):
             let file = try MappedFile(path: path)
-            let tensor = try NpyParser.tensor(in: file.bytes, name: Self.stem(path), storage: file, file: path, tensor: nil)
-            return batch(path, file, [tensor], hashAlgorithm)
+            return try file.guarded {
+                let tensor = try NpyParser.tensor(
+                    in: file.bytes, name: Self.stem(path), storage: file, file: path, tensor: nil)
+                return batch(path, file, [tensor], hashAlgorithm)
+            }
         case .npz(let path):
             let file = try MappedFile(path: path)
-            let tensors = try NpzArchive.tensors(in: file.bytes, storage: file, file: path)
-            return batch(path, file, tensors, hashAlgorithm)
+            return try file.guarded {
+                let tensors = try NpzArchive.tensors(in: file.bytes, storage: file, file: path)
+                return batch(path, file, tensors, hashAlgorithm)
+            }
         case .npyDirectory(let directory, let paths):
             // Each file's name and length go into the hash too, so renaming or re-splitting the
             // arrays is a different batch even when the concatenated bytes happen to match.
             let hasher = ContentHasher(hashAlgorithm)
             var tensors: [TensorData] = []
+            var files: [MappedFile] = []
             var byteCount = 0
             for path in paths {
                 let file = try MappedFile(path: path)
                 let name = Self.stem(path)
-                tensors.append(try NpyParser.tensor(in: file.bytes, name: name, storage: file, file: path, tensor: nil))
-                hasher.update(Array(Self.fileName(path).utf8) + [0])
-                withUnsafeBytes(of: UInt64(file.bytes.count).littleEndian) { hasher.update($0) }
-                file.feed(hasher)
+                try file.guarded {
+                    tensors.append(try NpyParser.tensor(in: file.bytes, name: name, storage: file, file: path, tensor: nil))
+                    hasher.update(Array(Self.fileName(path).utf8) + [0])
+                    withUnsafeBytes(of: UInt64(file.bytes.count).littleEndian) { hasher.update($0) }
+                    file.feed(hasher)
+                }
+                files.append(file)
                 byteCount += file.bytes.count
             }
-            return Batch(source: directory, contentHash: hasher.finalize(), byteCount: byteCount, tensors: tensors)
+            return Batch(
+                source: directory, contentHash: hasher.finalize(), byteCount: byteCount, tensors: tensors,
+                checkUnchanged: { [files] in for file in files { try file.checkUnchanged() } })
         case .stream:
             preconditionFailure("streams are read frame by frame in next()")
         }
@@ -89,7 +102,9 @@ public final class BatchReader {
     ) -> Batch {
         let hasher = ContentHasher(hashAlgorithm)
         file.feed(hasher)
-        return Batch(source: path, contentHash: hasher.finalize(), byteCount: file.bytes.count, tensors: tensors)
+        return Batch(
+            source: path, contentHash: hasher.finalize(), byteCount: file.bytes.count, tensors: tensors,
+            checkUnchanged: file.checkUnchanged)
     }
 
     private static func fileName(_ path: String) -> String {

@@ -25,8 +25,9 @@ enum BatchSource {
         if input == "-" { return [.stream(SafetensorsFrameStream(fileDescriptor: standardInput))] }
         switch kind(of: input) {
         case nil:
-            let reason = errno == ENOENT ? "no such file or directory" : "cannot access: \(MappedFile.lastError())"
-            throw InputError(file: input, reason)
+            var info = stat()
+            let missing = errno == ENOENT && lstat(input, &info) != 0
+            throw InputError(file: input, missing ? "no such file or directory" : unreachable(input))
         case .directory(let id)?:
             let sources = try expand(directory: input, ancestors: [id])
             guard !sources.isEmpty else {
@@ -48,6 +49,8 @@ enum BatchSource {
     /// A directory of only .npy files is one batch; any other expands to its batch files and
     /// subdirectories in byte-wise name order, recursively. Hidden entries and other files are skipped.
     /// `ancestors` are the directories being expanded, so a symbolic link back up the tree is skipped.
+    /// An entry that cannot be reached (a dangling link, a link loop) or one named like a batch file
+    /// that is not a regular file (a FIFO) is an error naming it, as it is when given directly.
     private static func expand(directory: String, ancestors: Set<DirectoryID>) throws -> [BatchSource] {
         // Batch files and subdirectories, interleaved in name order as a listing shows them.
         var entries: [(path: String, directory: DirectoryID?)] = []
@@ -56,6 +59,12 @@ enum BatchSource {
             switch kind(of: path) {
             case .directory(let id)? where !ancestors.contains(id): entries.append((path, id))
             case .file? where file(path) != nil: entries.append((path, nil))
+            case nil:
+                // A link that leads nowhere may have been a batch file or directory: never drop it unseen.
+                throw InputError(file: path, unreachable(path))
+            case .other? where file(path) != nil:
+                throw InputError(
+                    file: path, "is named like a batch file but is \(nodeType(path)), not a regular file; remove or rename it")
             default: break
             }
         }
@@ -108,6 +117,34 @@ enum BatchSource {
         case file
         case directory(DirectoryID)
         case other
+    }
+
+    /// Why `path`, listed in a directory, cannot be reached (right after `kind(of:)` returned nil).
+    private static func unreachable(_ path: String) -> String {
+        let code = errno
+        var info = stat()
+        let isLink = lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+        guard isLink else { return "cannot access: \(String(cString: strerror(code)))" }
+        if code == ELOOP { return "is a symbolic link loop; remove the link or point it at a batch" }
+        var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &target, target.count - 1)
+        let to = n >= 0 ? " to '\(String(decoding: target[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))'" : ""
+        if code == ENOENT { return "is a dangling symbolic link\(to); remove it or restore its target" }
+        return "is a symbolic link\(to) that cannot be followed: \(String(cString: strerror(code)))"
+    }
+
+    /// "a FIFO", "a socket", … for messages.
+    private static func nodeType(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "not accessible" }
+        switch info.st_mode & S_IFMT {
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFDIR: return "a directory"
+        default: return "a special file"
+        }
     }
 
     /// What `path` is, following symbolic links; nil when it does not exist.

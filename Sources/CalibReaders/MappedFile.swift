@@ -1,6 +1,10 @@
 import CalibModel
 import CalibSupport
 
+#if canImport(CKernels)
+import CKernels  // the SIGBUS guard (the fuzz build, without the C kernels, has a stub)
+#endif
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,6 +21,9 @@ final class MappedFile: @unchecked Sendable {
     /// The file's bytes; empty (with a nil base address) for an empty file, which mmap refuses.
     let bytes: UnsafeRawBufferPointer
 
+    /// The file as it was when mapped, before any byte was read: `checkUnchanged()` compares with it.
+    let snapshot: Snapshot
+
     init(path: String) throws {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -30,6 +37,13 @@ final class MappedFile: @unchecked Sendable {
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw InputError(file: path, "not a regular file")
         }
+        // File times advance in clock ticks (a few ms): a write in the tick the file was last
+        // changed in would leave them as they are. Wait until that tick is past, then look again.
+        if Snapshot(info).isRecent {
+            usleep(UInt32(Snapshot.tick / 1000))
+            guard fstat(fd, &info) == 0 else { throw InputError(file: path, "cannot stat: \(MappedFile.lastError())") }
+        }
+        snapshot = Snapshot(info)
         let size = Int(info.st_size)
         guard size > 0 else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -67,6 +81,76 @@ final class MappedFile: @unchecked Sendable {
             release(window)
             offset += window.count
         }
+    }
+
+    /// What identifies the file's content without reading it: a write, truncation or replacement
+    /// changes at least one field.
+    struct Snapshot: Equatable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modified: Int64
+        var changed: Int64
+
+        /// Nanoseconds of the coarsest file-time granularity we allow for (jiffies at HZ=100 are 10 ms).
+        static let tick: Int64 = 20_000_000
+
+        init(_ info: stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            #if canImport(Darwin)
+            modified = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+            changed = Int64(info.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(info.st_ctimespec.tv_nsec)
+            #else
+            modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+            changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+            #endif
+        }
+
+        /// Changed within the last tick (or in the future): a write now might not move the times.
+        var isRecent: Bool {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            let t = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+            return Swift.max(modified, changed) > t - Self.tick
+        }
+    }
+
+    /// Throws, naming the file, when it is no longer what was mapped: then the bytes hashed and the
+    /// bytes observed may differ, and the batch must not be stored under either.
+    func checkUnchanged() throws {
+        var info = stat()
+        let now = stat(path, &info) == 0 ? Snapshot(info) : nil
+        guard now != snapshot else { return }
+        let what: String
+        if let now {
+            if now.device != snapshot.device || now.inode != snapshot.inode {
+                what = "was replaced by another file"
+            } else if now.size != snapshot.size {
+                what = "\(now.size < snapshot.size ? "shrank" : "grew") from \(snapshot.size) to \(now.size) bytes"
+            } else {
+                what = "was written to"
+            }
+        } else {
+            what = "was removed"
+        }
+        throw InputError(
+            file: path,
+            "changed while it was read (it \(what)); nothing from it was stored. Run again once the file is complete")
+    }
+
+    /// Runs `body`, which reads this mapping, so that a truncation of the file by another process
+    /// meanwhile (a read beyond its new end raises SIGBUS) becomes an error naming the file instead
+    /// of killing the process.
+    func guarded<T>(_ body: () throws -> T) throws -> T {
+        let saved = ck_guard_begin(bytes.baseAddress, bytes.count)
+        let result = Result { try body() }
+        if ck_guard_end(saved) != 0 {
+            try checkUnchanged()
+            throw InputError(file: path, "changed while it was read (it shrank); nothing from it was stored")
+        }
+        return try result.get()
     }
 
     static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))

@@ -82,4 +82,19 @@ double ck_sum_f32(int isa, const void *data, size_t n, int streams);
 /// (in elements) observed run by run; shorter runs are observed row-wise.
 size_t ck_run_min(void);
 
+/// Mapped reads. A thread about to read file-mapped bytes in `[data, data + count)` calls
+/// `ck_guard_begin`; if another process truncates the file meanwhile, a read beyond its new end
+/// raises SIGBUS, and instead of the process dying the pages from there to the end of the range
+/// are replaced by zero pages, so the read completes. `ck_guard_end` restores the previous guard
+/// and returns nonzero when that happened: the caller must then discard what it read and report
+/// the file. The SIGBUS handler is installed on the first call; a SIGBUS anywhere else is passed on
+/// to the handler installed before it.
+typedef struct {
+    uintptr_t lo, hi;
+    int faulted;
+} ck_guard_state;
+
+ck_guard_state ck_guard_begin(const void *data, size_t count);
+int ck_guard_end(ck_guard_state previous);
+
 #endif

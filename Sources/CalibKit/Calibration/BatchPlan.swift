@@ -56,6 +56,13 @@ extension CalibrationRunner {
         }
         var updates = plan.map(\.update)
         for (i, range) in ranges.enumerated() {
+            if range.unreadable {
+                // The file shrank under the mapping; the checks name what changed.
+                try batch.checkUnchanged()
+                throw InputError(
+                    file: batch.source, tensor: tensors[i].name,
+                    "changed while it was read (it shrank); nothing from it was stored")
+            }
             // Finite values no float32 range can hold: dropping them would understate the range and
             // clamping them overflows the scale, so --nonfinite does not apply; the batch is refused.
             if range.beyondFloat32 > 0 {

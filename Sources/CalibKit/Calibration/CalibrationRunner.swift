@@ -70,6 +70,8 @@ public final class CalibrationRunner {
                     continue
                 }
                 let (record, updates) = try observe(batch, plan(batch, run))
+                // The hash was taken before observing: both must have read the same bytes.
+                try batch.checkUnchanged()
                 for t in updates { run.tensors[t.record.name] = t }
                 run.pending.add(record, tensors: updates)
                 run.summary.bytes += batch.byteCount

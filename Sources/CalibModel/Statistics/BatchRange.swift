@@ -12,6 +12,9 @@ public struct BatchRange: Sendable, Equatable {
     /// NaN/Inf, but no float32 range or encoding can hold them. Counted apart from `nonfinite`,
     /// left out of `min`/`max`; the runner refuses a batch that holds any.
     public var beyondFloat32: Int
+    /// Part of the tensor could not be read: its file was truncated while it was mapped (the
+    /// missing bytes read as zeros). The range must not be used.
+    public var unreadable = false
 
     public init(min: [Float], max: [Float], elements: Int, nonfinite: Int, beyondFloat32: Int = 0) {
         self.min = min

@@ -1,0 +1,179 @@
+import CalibTestSupport
+import Foundation
+import Testing
+
+@testable import CalibKit
+@testable import CalibStore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Issue 13's findings about input files: entries of batch directories that cannot be read, files
+/// that change or shrink while a run reads them, and inputs that would need more memory than there is.
+@Suite struct InputFileTests {
+    static func batch(_ value: Float) -> Data { TensorFiles.safetensors([("layer1.out", [2], [value, value + 1])]) }
+
+    static func sessions(_ db: String) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: db) else { return [] }
+        return try CalibStore(path: db, readOnly: true).sessions().map(\.session.name)
+    }
+
+    /// Finding 17: an entry named like a batch file that cannot be read (a dangling symlink, a
+    /// symlink loop, a FIFO) used to be skipped silently inside a directory; it is now an error
+    /// naming the entry, before anything is stored, as it is when given directly.
+    @Test(arguments: ["dangling", "loop", "fifo", "dangling-dir"])
+    func unreadableDirectoryEntryIsAnError(kind: String) throws {
+        let dir = TemporaryDirectory()
+        let data = dir.path("data")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try Self.batch(1).write(to: URL(fileURLWithPath: data + "/a.safetensors"))
+        let entry: String
+        let expected: String
+        switch kind {
+        case "dangling":
+            entry = data + "/b.safetensors"
+            try FileManager.default.createSymbolicLink(atPath: entry, withDestinationPath: dir.path("gone.safetensors"))
+            expected = "is a dangling symbolic link to '\(dir.path("gone.safetensors"))'"
+        case "loop":
+            entry = data + "/b.npy"
+            try FileManager.default.createSymbolicLink(atPath: entry, withDestinationPath: entry)
+            expected = "is a symbolic link loop"
+        case "fifo":
+            entry = data + "/b.npz"
+            #expect(mkfifo(entry, 0o600) == 0)
+            expected = "is named like a batch file but is a FIFO, not a regular file"
+        default:
+            // A link without a batch extension may have been a batch directory.
+            entry = data + "/batch-7"
+            try FileManager.default.createSymbolicLink(atPath: entry, withDestinationPath: dir.path("gone"))
+            expected = "is a dangling symbolic link"
+        }
+        let db = dir.path("cal.sqlite")
+        let r = try CLI.run(["run", "--db", db, "--session", "s", data])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("calib: error: \(entry): \(expected)"), "\(r.stderr)")
+        #expect(try Self.sessions(db).isEmpty)
+
+        // Given directly, the same entry is refused with the same words.
+        let direct = try CLI.run(["run", "--db", db, "--session", "s", entry])
+        #expect(
+            direct.status == 1 && direct.stderr.contains(entry)
+                && direct.stderr.contains(kind == "fifo" ? "not a regular file" : expected), "\(direct.stderr)")
+
+        // Hidden entries and files with other names are still skipped: the directory alone works.
+        try FileManager.default.removeItem(atPath: entry)
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: data + "/README"))
+        #expect(symlink(dir.path("gone"), data + "/.hidden-link") == 0)
+        let ok = try CLI.run(["run", "--db", db, "--session", "s", data])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(try Self.sessions(db) == ["s"])
+    }
+
+    /// A float32 safetensors file of `megabytes` MiB for one tensor `x`; returns its size.
+    @discardableResult
+    static func big(_ path: String, megabytes: Int) throws -> Int {
+        let bytes = megabytes << 20
+        let header = TensorFiles.safetensors(
+            header: #"{"x":{"dtype":"F32","shape":["# + "\(bytes / 4)" + #"],"data_offsets":[0,"# + "\(bytes)" + "]}}",
+            data: Data())
+        // One MiB of 0, 1, …, 999 repeated: building the file value by value would take minutes in a debug build.
+        let mib = TensorFiles.floats((0..<(1 << 18)).map { Float($0 % 1000) })
+        #expect(FileManager.default.createFile(atPath: path, contents: header))
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        for _ in 0..<megabytes { try handle.write(contentsOf: mib) }
+        try handle.close()
+        return header.count + bytes
+    }
+
+    /// Starts `calib run` on `input` into session `s` of `db`; returns the process and its stderr pipe.
+    static func start(_ db: String, _ input: String) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["run", "--db", db, "--session", "s", input]
+        var env = ProcessInfo.processInfo.environment
+        env["CALIB_DB"] = nil
+        process.environment = env
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        return (process, errors)
+    }
+
+    /// Waits until the run has created its session and started reading (status `running`).
+    static func waitUntilRunning(_ db: String, _ process: Process) {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && process.isRunning {
+            if let store = try? CalibStore(path: db, readOnly: true), let s = try? store.session(named: "s"),
+                s.status == .running
+            {
+                return
+            }
+            usleep(1000)
+        }
+    }
+
+    /// Finding 4: a file truncated while the run has it mapped used to kill calib with SIGBUS and
+    /// no message. Now the run fails with exit 1, naming the file and what happened to it, and
+    /// stores nothing from it.
+    @Test func fileTruncatedDuringTheRunIsAnErrorNotACrash() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.path("big.safetensors")
+        let size = try Self.big(input, megabytes: 256)
+        let db = dir.path("cal.sqlite")
+        let (process, errors) = try Self.start(db, input)
+        Self.waitUntilRunning(db, process)
+        #expect(truncate(input, 4096) == 0)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit, "killed by signal \(process.terminationStatus): \(stderr)")
+        #expect(process.terminationStatus == 1, "\(stderr)")
+        // Cut while it was read (the usual case), or, if the cut came first, refused as truncated.
+        let whileRead =
+            "calib: error: \(input): changed while it was read (it shrank from \(size) to 4096 bytes); nothing from it was stored"
+        #expect(stderr.contains(whileRead) || stderr.contains("\(input): tensor 'x': data_offsets"), "\(stderr)")
+        #expect(try Self.sessions(db).isEmpty)
+    }
+
+    /// Finding 5: a file overwritten in place while it is read used to be stored under the hash of
+    /// one content with the statistics of another. The run now refuses it, naming the file.
+    @Test func fileOverwrittenDuringTheRunIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.path("big.safetensors")
+        let size = try Self.big(input, megabytes: 64)
+        let db = dir.path("cal.sqlite")
+        // Another process keeps rewriting the data in place (same size, header untouched).
+        let handle = try #require(FileHandle(forWritingAtPath: input))
+        nonisolated(unsafe) var writing = true
+        let writer = Thread {
+            var pass: UInt8 = 0
+            while writing {
+                pass &+= 1
+                let chunk = Data(repeating: pass | 0x40, count: 1 << 20)
+                for offset in stride(from: size - (48 << 20), to: size - (1 << 20), by: 1 << 20) where writing {
+                    try? handle.seek(toOffset: UInt64(offset))
+                    try? handle.write(contentsOf: chunk)
+                }
+            }
+        }
+        writer.start()
+        defer {
+            writing = false
+            usleep(50_000)
+            try? handle.close()
+        }
+        let (process, errors) = try Self.start(db, input)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(stderr)")
+        #expect(
+            stderr.contains(
+                "calib: error: \(input): changed while it was read (it was written to); nothing from it was stored"),
+            "\(stderr)")
+        #expect(try Self.sessions(db).isEmpty)
+    }
+}
