@@ -53,7 +53,8 @@ extension Calib {
                 }
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
                 let reports = try Derivation.rederive(
-                    try store.reports(session: s, label: label, tensors: tensors), override: encoding.override)
+                    try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
+                    override: encoding.override)
                 let export = try EncodingExport(
                     session: s, reports: reports, format: exportFormat,
                     options: ExportOptions(tensorRT: TensorRTExportOptions(version: trtVersion, algorithm: trtAlgorithm)),
