@@ -53,6 +53,31 @@ import Testing
         #expect(run.status == 0 && run.stderr.contains("--tensor 'typo' matches no tensor"), "\(run.stderr)")
     }
 
+    /// Siblings: an export left with no tensor (every one left out by --allow-incomplete), and a diff
+    /// of sessions with no tensor in common (a drift gate over nothing), are errors too.
+    @Test func exportsAndDiffsOfNothingAreErrors() throws {
+        let dir = TemporaryDirectory()
+        let db = try Self.calibrated(dir)
+        let nan = dir.path("nan.safetensors")
+        try TensorFiles.safetensors([("dead", [2], [.nan, .nan])]).write(to: URL(fileURLWithPath: nan))
+        #expect(try CLI.run(["run", "--db", db, "--session", "n", nan]).status == 0)
+        let out = dir.path("n.encodings")
+        let r = try CLI.run(["export", "--db", db, "n", "--format", "aimet", "-o", out, "--allow-incomplete"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "every tensor of session 'n' cannot be encoded, so nothing is left to export:\n  dead: no finite value observed"),
+            "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        for extra in [[], ["--json"], ["--fail-above", "1"]] {
+            let diff = try CLI.run(["diff", "--db", db, "s", "n"] + extra)
+            #expect(diff.status == 2 && diff.stdout.isEmpty, "\(diff.stdout)")
+            #expect(
+                diff.stderr.contains("sessions 's' (2 tensors) and 'n' (1 tensor) have no tensor in common"), "\(diff.stderr)")
+        }
+        #expect(try CLI.run(["diff", "--db", db, "s", "s", "--fail-above", "1"]).status == 0)
+    }
+
     /// `--config` files that would change nothing are refused, and rules that match no tensor are named.
     @Test func configsThatChangeNothingAreRefusedOrNamed() throws {
         let dir = TemporaryDirectory()

@@ -23,6 +23,14 @@ public struct EncodingExport {
             reports.removeAll { bad.contains($0.tensor.name) }
             leftOut = problems
         }
+        // An export of nothing would be a file that deploys no encoding, with exit 0.
+        if reports.isEmpty {
+            throw SchemeError(
+                leftOut.isEmpty
+                    ? "session '\(session.name)' has no tensors: nothing to export (calibrate it with `calib run` first)"
+                    : "every tensor of session '\(session.name)' cannot be encoded, so nothing is left to export:\n"
+                        + leftOut.map { "  \($0)" }.joined(separator: "\n"))
+        }
         content = ExportContent(session: session, reports: reports)
         self.format = format
         self.options = options
