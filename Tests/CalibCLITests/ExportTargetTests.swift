@@ -18,6 +18,85 @@ import Testing
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
     }
 
+    // MARK: - Finding 10: what range-based formats can hold
+
+    /// An all-zero or subnormal-only tensor has no TensorRT scale: refused by name (calib's own
+    /// importer refuses a zero scale), or left out with --allow-incomplete, never written as 00000000.
+    @Test func tensorRTRefusesZeroAndSubnormalScales() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.path("z.safetensors")
+        try TensorFiles.safetensors([("ok", [2], [-1, 2]), ("zero", [4], [0, 0, 0, 0]), ("tiny", [2], [1e-40, -1e-41])])
+            .write(to: URL(fileURLWithPath: file))
+        let db = dir.path("z.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "z", file]).status == 0)
+        let out = dir.path("z.cache")
+        let r = try CLI.run(["export", "--db", db, "z", "--format", "tensorrt", "-o", out])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("2 tensors cannot be exported as tensorrt:"), "\(r.stderr)")
+        #expect(r.stderr.contains("  zero: its largest magnitude 0.0 gives TensorRT scale 0.0 (00000000)"), "\(r.stderr)")
+        #expect(r.stderr.contains("  tiny: its largest magnitude"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let partial = try CLI.run(["export", "--db", db, "z", "--format", "tensorrt", "-o", out, "--allow-incomplete"])
+        #expect(partial.status == 0 && partial.stderr.contains("leaving out 2 tensors"), "\(partial.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "TRT-100300-MinMaxCalibration\nok: 3c810204\n")
+        // What calib writes, calib reads back; a zero scale it refuses, naming the line.
+        #expect(try CLI.run(["import", "--db", db, "--format", "tensorrt", out, "--session", "back"]).status == 0)
+        try Self.write("TRT-100300-MinMaxCalibration\nzero: 00000000\ntiny: 00000001\n", to: out)
+        let bad = try CLI.run(["import", "--db", db, "--format", "tensorrt", out, "--session", "bad"])
+        #expect(bad.status == 1 && bad.stderr.contains("line 2: 00000000 is a zero or subnormal scale"), "\(bad.stderr)")
+    }
+
+    /// Per-channel tensors in a format of one range per tensor are refused by name in every such
+    /// format (onnxruntime used to collapse them silently, tensorrt refused them), or left out with
+    /// --allow-incomplete; options such a format cannot reflect are refused, not ignored.
+    @Test func rangeFormatsRefusePerChannelAndIgnoredOptions() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.path("pc.safetensors")
+        try TensorFiles.safetensors([("a", [2], [-1, 2]), ("w", [2, 3], [-1, 2, 3, 4, -5, 6])]).write(
+            to: URL(fileURLWithPath: file))
+        let config = dir.path("pc.json")
+        try Self.write(#"{"tensors": {"w": {"per_channel_axis": 1}}}"#, to: config)
+        let db = dir.path("pc.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "pc", "--config", config, file]).status == 0)
+        for (format, holds) in [
+            ("onnxruntime", "ONNX Runtime calibration tables hold one range per tensor"),
+            ("onnxruntime-cache", "ONNX Runtime calibration tables hold one range per tensor"),
+            ("tensorrt", "TensorRT implicit INT8 caches hold one scale per tensor"),
+        ] {
+            let out = dir.path("out-\(format)")
+            let r = try CLI.run(["export", "--db", db, "pc", "--format", format, "-o", out])
+            #expect(r.status == 1, "\(format): \(r.stderr)")
+            #expect(
+                r.stderr.contains("1 tensor cannot be exported as \(format):\n  w: per-channel (3 channels), and \(holds)"),
+                "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out), "\(format)")
+        }
+        let cache = try CLI.run(["export", "--db", db, "pc", "--format", "onnxruntime-cache", "--allow-incomplete"])
+        #expect(cache.status == 0 && cache.stderr.contains("leaving out 1 tensor:\n  w: per-channel"), "\(cache.stderr)")
+        #expect(cache.stdout.contains("\"a\"") && !cache.stdout.contains("\"w\""), "\(cache.stdout)")
+
+        #expect(try CLI.run(["derive", "--db", db, "pc", "--label", "four", "--bitwidth", "4"]).status == 0)
+        for (format, flags, said) in [
+            ("tensorrt", ["--bitwidth", "4"], "so --bitwidth 4 would change nothing: drop it"),
+            ("onnxruntime-cache", ["--symmetric", "--signed"], "so --symmetric, --signed would change nothing: drop them"),
+            ("onnxruntime-cache", ["--label", "four"], "so --label four would change nothing"),
+            ("tensorrt", ["--convention", "tensorrt"], "so --convention tensorrt would change nothing"),
+        ] {
+            let r = try CLI.run(["export", "--db", db, "pc", "--format", format, "--tensor", "a"] + flags)
+            #expect(r.status == 1 && r.stdout.isEmpty, "\(format) \(flags): \(r.stdout)")
+            #expect(
+                r.stderr.contains("--format \(format) writes each tensor's calibrated range") && r.stderr.contains(said),
+                "\(r.stderr)")
+        }
+        let trt = try CLI.run(["export", "--db", db, "pc", "--format", "aimet", "--trt-version", "8601"])
+        #expect(
+            trt.status == 64 && trt.stderr.contains("--trt-version applies to --format tensorrt only, not aimet"), "\(trt.stderr)"
+        )
+        // Encoding formats take them as before.
+        let aimet = try CLI.run(["export", "--db", db, "pc", "--format", "aimet", "--bitwidth", "4"])
+        #expect(aimet.status == 0 && aimet.stdout.contains("\"bw\": 4"), "\(aimet.stderr)")
+    }
+
     // MARK: - Finding 12: empty results are errors
 
     /// `--tensor` that matches nothing: an error naming the glob, and no file; a glob that matches

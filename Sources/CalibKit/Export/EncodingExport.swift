@@ -16,9 +16,13 @@ public struct EncodingExport {
         allowIncomplete: Bool = false
     ) throws {
         var reports = reports
-        let problems = CoverageProblem.find(in: reports)
+        var problems = CoverageProblem.find(in: reports)
+        let found = Set(problems.map(\.tensor))
+        problems += format.unwritable(EncodingTable(reports.filter { !found.contains($0.tensor.name) })).map {
+            CoverageProblem(tensor: $0.tensor, reason: $0.reason)
+        }
         if !problems.isEmpty {
-            guard allowIncomplete else { throw ExportRefused(problems: problems) }
+            guard allowIncomplete else { throw ExportRefused(problems: problems, format: format.name) }
             let bad = Set(problems.map(\.tensor))
             reports.removeAll { bad.contains($0.tensor.name) }
             leftOut = problems
@@ -34,6 +38,25 @@ public struct EncodingExport {
         content = ExportContent(session: session, reports: reports)
         self.format = format
         self.options = options
+    }
+
+    /// Refuses options that cannot change an export in `format`, rather than ignoring them: a
+    /// format that writes calibrated ranges (tensorrt, onnxruntime, onnxruntime-cache) is the same
+    /// whatever the encoding options or the label (every label shares the session's statistics).
+    public static func refuseIgnoredOptions(format: any EncodingFormat, override: SettingsOverride, label: String) throws {
+        guard format.writesRanges else { return }
+        var given: [String] = []
+        if let c = override.convention { given.append("--convention \(c.rawValue)") }
+        if let b = override.bitwidth { given.append("--bitwidth \(b)") }
+        if let s = override.symmetric { given.append(s ? "--symmetric" : "--asymmetric") }
+        if let s = override.signed { given.append(s ? "--signed" : "--unsigned") }
+        if override.reduceRange == true { given.append("--reduce-range") }
+        if label != "default" { given.append("--label \(label)") }
+        guard !given.isEmpty else { return }
+        throw SchemeError(
+            "--format \(format.name) writes each tensor's calibrated range (the deploying tool derives its own scales), "
+                + "so \(given.joined(separator: ", ")) would change nothing: drop \(given.count == 1 ? "it" : "them"), "
+                + "or export encodings with --format aimet or json")
     }
 
     /// Writes to `path` (a directory for directory formats), or to standard output when nil. Files
@@ -58,10 +81,12 @@ public struct EncodingExport {
 /// An export refused because some tensors cannot be encoded.
 public struct ExportRefused: Error, CustomStringConvertible, Sendable {
     public let problems: [CoverageProblem]
+    public var format: String? = nil
 
     public var description: String {
         let list = problems.map { "  \($0)" }.joined(separator: "\n")
-        return "\(problems.count) tensor\(problems.count == 1 ? "" : "s") cannot be encoded:\n\(list)\n"
+        return "\(problems.count) tensor\(problems.count == 1 ? "" : "s") cannot be "
+            + "\(format.map { "exported as \($0)" } ?? "encoded"):\n\(list)\n"
             + "nothing was written; --allow-incomplete leaves them out"
     }
 }
