@@ -48,6 +48,11 @@ public struct CoverageProblem: Sendable, Equatable, CustomStringConvertible {
     public var reason: String
     public var description: String { "\(tensor): \(reason)" }
 
+    public init(tensor: String, reason: String) {
+        self.tensor = tensor
+        self.reason = reason
+    }
+
     /// Tensors whose encodings would be silently wrong: never observed (no finite value), or a
     /// non-finite or zero scale or range.
     public static func find(in reports: [TensorReport]) -> [CoverageProblem] {

@@ -55,6 +55,14 @@ public protocol EncodingFormat: Sendable {
     var summary: String { get }
     /// Writes a directory (`-o DIR`) rather than one file.
     var writesDirectory: Bool { get }
+    /// Writes calibrated ranges, from which the deploying tool derives its own scales: encoding
+    /// options (`--bitwidth`, `--symmetric`, `--label`, ...) cannot change such an export, so the
+    /// export stage refuses them instead of ignoring them.
+    var writesRanges: Bool { get }
+    /// The entries this format cannot hold, with why (e.g. per-channel ranges in a per-tensor
+    /// table). The export stage refuses them like the coverage check's findings, or leaves them out
+    /// with `--allow-incomplete`, so no format drops or reshapes a tensor silently.
+    func unwritable(_ table: EncodingTable) -> [(tensor: String, reason: String)]
     /// The export's bytes.
     func render(_ content: ExportContent, options: ExportOptions) throws -> ExportedFiles
     /// Writes a one-file export to `output`. The default renders it whole; a format whose exports
@@ -64,6 +72,8 @@ public protocol EncodingFormat: Sendable {
 
 extension EncodingFormat {
     public var writesDirectory: Bool { false }
+    public var writesRanges: Bool { false }
+    public func unwritable(_ table: EncodingTable) -> [(tensor: String, reason: String)] { [] }
 
     public func write(_ content: ExportContent, options: ExportOptions, to output: ExportOutput) throws {
         guard case .file(let data) = try render(content, options: options) else {
@@ -102,6 +112,17 @@ public enum EncodingFormats {
 
     public static func export(named name: String) -> (any EncodingFormat)? { export.first { $0.name == name } }
     public static func `import`(named name: String) -> (any EncodingImportFormat)? { `import`.first { $0.name == name } }
+}
+
+/// Per-channel entries, which a table of one range (or scale) per tensor cannot hold: collapsing
+/// them to their widest channel would deploy a range no channel was calibrated to.
+func perChannel(_ table: EncodingTable, holds: String) -> [(tensor: String, reason: String)] {
+    table.entries.filter { $0.encoding.channelCount > 1 }.map {
+        (
+            $0.name,
+            "per-channel (\($0.encoding.channelCount) channels), and \(holds) per tensor (export it with --format aimet or json)"
+        )
+    }
 }
 
 /// ONNX Runtime tables hold calibrated ranges, not encodings.

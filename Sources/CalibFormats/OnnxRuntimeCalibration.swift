@@ -11,7 +11,8 @@ import Foundation
 /// - its observed range when the entry has one (`observedMin`/`observedMax`), else its encoding's
 ///   representable range (`encoding.min`/`encoding.max`);
 /// - per-tensor: a per-channel entry is written as the minimum of its channels' minimums and the
-///   maximum of their maximums (ONNX Runtime's TensorRT table cannot hold more than one value);
+///   maximum of their maximums (ONNX Runtime's TensorRT table cannot hold more than one value; `calib
+///   export` refuses such entries instead, see `EncodingFormat.unwritable`);
 /// - non-finite values (a channel never observed) are left out; a tensor with no finite value is
 ///   written as 0 ... 0.
 ///

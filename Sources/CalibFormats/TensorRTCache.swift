@@ -70,7 +70,7 @@ public enum TensorRTCache {
     /// convention. Names may contain ": " (a line splits at its last ": "); blank lines are skipped.
     ///
     /// - Throws: `FormatError` for a missing or malformed header, a line without `: `, a HEX that is not 8
-    ///   hex digits or encodes a negative or non-finite scale, or a tensor named twice.
+    ///   hex digits or encodes a negative, non-finite, zero or subnormal scale, or a tensor named twice.
     public static func parse(_ data: Data) throws -> EncodingTable {
         let scheme = QuantScheme(convention: .tensorrt, bitwidth: 8, symmetric: true, signed: true)
         var names: Set<String> = []
@@ -86,6 +86,10 @@ public enum TensorRTCache {
             }
             let scale = Float(bitPattern: bits)
             guard scale.isFinite, scale >= 0 else { throw fail("line \(n): \(hexText) is not a finite non-negative scale") }
+            // Zero or subnormal: `1 / scale` overflows float32, so no INT8 code maps back to a value.
+            guard scale.isNormal else {
+                throw fail("line \(n): \(hexText) is a zero or subnormal scale; TensorRT needs a positive normal float32 scale")
+            }
             guard names.insert(name).inserted else { throw fail("line \(n): tensor '\(name)' appears twice") }
             let amax = scale * 127
             let encoding = Encoding(

@@ -40,6 +40,7 @@ extension Calib {
                     ("override", encoding.override.json), ("config", config.map(JSONValue.string) ?? .null),
                 ]).rendered(indent: 0)
                 try store.saveEncodingSet(label: label, options: options, reports: reports, session: s)
+                noteUnmatchedRules(rules.unmatchedRules(reports.map(\.tensor.name)), config: config, session: s.name)
                 Terminal.standardOutput.write("session '\(s.name)': stored \(reports.count) encodings as '\(label)'\n")
             }
         }

@@ -45,6 +45,7 @@ extension Calib {
                 let diff = SessionDiff(
                     a: try storeA.reports(session: sa, label: label), b: try storeB.reports(session: sb, label: label), sort: sort
                 )
+                try diff.requireCommonTensors(a: a, b: b)
                 let report = DiffReport(diff: diff, a: a, b: b, failAbove: failAbove, limit: limit)
                 failed = report.failed
                 let out = Terminal.standardOutput

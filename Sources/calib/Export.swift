@@ -10,7 +10,10 @@ extension Calib {
                 + EncodingFormats.export.map { "  \($0.name): \($0.summary)" }.joined(separator: "\n")
                 + "\n\nA tensor that was never observed, or whose scale or range is zero or not finite, is listed and "
                 + "the export refused; --allow-incomplete leaves such tensors out instead. Encoding options re-derive "
-                + "from the stored statistics without changing the session.")
+                + "from the stored statistics without changing the session. Range formats (tensorrt, onnxruntime, "
+                + "onnxruntime-cache) hold one calibrated range per tensor: per-channel tensors, and for tensorrt "
+                + "tensors whose scale would be zero or subnormal, are refused like the above, and encoding options or "
+                + "--label, which cannot change them, are refused.")
 
         @OptionGroup var database: DatabaseOptions
 
@@ -39,11 +42,14 @@ extension Calib {
         @Flag(help: "Leave out tensors that cannot be encoded (listed on stderr) instead of refusing.")
         var allowIncomplete = false
 
-        @Option(help: "TensorRT version in the cache header (tensorrt format).")
-        var trtVersion = TensorRTExportOptions.defaultVersion
+        @Option(help: "TensorRT version in the cache header (tensorrt format; default \(TensorRTExportOptions.defaultVersion)).")
+        var trtVersion: String?
 
-        @Option(help: "TensorRT calibration algorithm in the cache header (tensorrt format).")
-        var trtAlgorithm = TensorRTExportOptions.defaultAlgorithm
+        @Option(
+            help:
+                "TensorRT calibration algorithm in the cache header (tensorrt format; default \(TensorRTExportOptions.defaultAlgorithm))."
+        )
+        var trtAlgorithm: String?
 
         func run() throws {
             try reportingErrors {
@@ -51,12 +57,22 @@ extension Calib {
                     throw ValidationError(
                         "unknown format '\(format)': one of \(EncodingFormats.export.map(\.name).joined(separator: ", "))")
                 }
+                try EncodingExport.refuseIgnoredOptions(format: exportFormat, override: encoding.override, label: label)
+                if exportFormat.name != "tensorrt",
+                    let given = trtVersion.map({ _ in "--trt-version" }) ?? trtAlgorithm.map({ _ in "--trt-algorithm" })
+                {
+                    throw ValidationError("\(given) applies to --format tensorrt only, not \(exportFormat.name)")
+                }
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
                 let reports = try Derivation.rederive(
-                    try store.reports(session: s, label: label, tensors: tensors), override: encoding.override)
+                    try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
+                    override: encoding.override)
                 let export = try EncodingExport(
                     session: s, reports: reports, format: exportFormat,
-                    options: ExportOptions(tensorRT: TensorRTExportOptions(version: trtVersion, algorithm: trtAlgorithm)),
+                    options: ExportOptions(
+                        tensorRT: TensorRTExportOptions(
+                            version: trtVersion ?? TensorRTExportOptions.defaultVersion,
+                            algorithm: trtAlgorithm ?? TensorRTExportOptions.defaultAlgorithm)),
                     allowIncomplete: allowIncomplete)
                 if !export.leftOut.isEmpty {
                     let n = export.leftOut.count

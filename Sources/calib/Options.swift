@@ -74,3 +74,9 @@ func reportingErrors(status: Int32 = 1, _ body: () throws -> Void) throws {
         throw ExitCode(status)
     }
 }
+
+/// Says which `--tensor` globs matched nothing while others matched: those tensors are absent.
+func noteUnmatchedTensors(_ globs: [String]) {
+    let list = globs.map { "'\($0)'" }.joined(separator: ", ")
+    Terminal.standardError.write("calib: note: --tensor \(list) \(globs.count == 1 ? "matches" : "match") no tensor\n")
+}

@@ -103,6 +103,8 @@ extension Calib {
                     }
                 }
                 progress.clear()
+                noteUnmatchedRules(summary.unmatchedRules, config: config, session: summary.session)
+                if !summary.unmatchedFilters.isEmpty { noteUnmatchedTensors(summary.unmatchedFilters) }
                 let rate = summary.seconds > 0 ? Double(summary.bytes) / summary.seconds / 1e6 : 0
                 Terminal.standardOutput.write(
                     "session '\(summary.session)': \(summary.added) batches added, \(summary.skipped) skipped as duplicates, "
@@ -133,4 +135,13 @@ final class RunProgress {
     func clear() {
         if terminal.isInteractive && count > 0 { terminal.write("\r\u{1B}[K") }
     }
+}
+
+/// Says which `--config` rules matched no tensor of the session: such a rule changed nothing.
+func noteUnmatchedRules(_ globs: [String], config: String?, session: String) {
+    guard let config, !globs.isEmpty else { return }
+    let list = globs.map { "'\($0)'" }.joined(separator: ", ")
+    Terminal.standardError.write(
+        "calib: note: \(config): \(globs.count == 1 ? "rule" : "rules") \(list) \(globs.count == 1 ? "matches" : "match") "
+            + "no tensor of session '\(session)', so \(globs.count == 1 ? "it changed" : "they changed") nothing\n")
 }

@@ -31,7 +31,8 @@ extension Calib {
             try reportingErrors {
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
                 let reports = try Derivation.rederive(
-                    try store.reports(session: s, label: label, tensors: tensors), override: encoding.override)
+                    try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
+                    override: encoding.override)
                 let report = SessionReport(
                     session: s, batches: try store.batchCount(session: s.id), label: label, reports: reports,
                     filtered: !tensors.isEmpty)

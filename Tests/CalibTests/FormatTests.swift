@@ -608,7 +608,7 @@ import Testing
     /// not recomputed as `(scale * 127) / 127`, which differs by an ulp for about 0.75 % of scales
     /// (fuzz/crashes/tensorrt/finding-tensorrt-roundtrip-scale).
     @Test func tensorRTCacheRoundTripsByteForByte() throws {
-        let text = "TRT-100300-MinMaxCalibration\na: 30eb3c40\nb: 3c010204\nc: 00000001\n"
+        let text = "TRT-100300-MinMaxCalibration\na: 30eb3c40\nb: 3c010204\nc: 00800000\n"
         let table = try TensorRTCache.parse(Data(text.utf8))
         #expect(TensorRTCache.hex((table.entries[0].observedMax![0]) / 127) == "30eb3c41")  // why the scale is kept
         #expect(TensorRTCache.export(table) == text)
@@ -657,6 +657,8 @@ import Testing
         Self.rejects("bad hex", "is not 8 hex digits") { try parse("TRT-8601-X\ninput: 3c01020g\n") }
         Self.rejects("NaN", "7fc00000 is not a finite non-negative scale") { try parse("TRT-8601-X\ninput: 7fc00000\n") }
         Self.rejects("negative", "bf800000 is not a finite") { try parse("TRT-8601-X\ninput: bf800000\n") }
+        Self.rejects("zero", "line 2: 00000000 is a zero or subnormal scale") { try parse("TRT-8601-X\ninput: 00000000\n") }
+        Self.rejects("subnormal", "007fffff is a zero or subnormal") { try parse("TRT-8601-X\ninput: 007fffff\n") }
         Self.rejects("duplicate", "line 3: tensor 'a' appears twice") { try parse("TRT-8601-X\na: 3c010204\na: 3c010204\n") }
         Self.rejects("utf8", "not UTF-8") { try TensorRTCache.parse(Data([0x54, 0xFF])) }
     }

@@ -8,6 +8,12 @@ public struct OnnxRuntimeCacheFormat: EncodingFormat {
     public var name: String { "onnxruntime-cache" }
     public var summary: String { "the JSON quantize_static(calibration_cache_path=...) loads" }
 
+    public var writesRanges: Bool { true }
+
+    public func unwritable(_ table: EncodingTable) -> [(tensor: String, reason: String)] {
+        perChannel(table, holds: "ONNX Runtime calibration tables hold one range")
+    }
+
     public func render(_ content: ExportContent, options: ExportOptions) throws -> ExportedFiles {
         let table = content.table
         try requireRanges(table, format: name)

@@ -12,6 +12,12 @@ public struct OnnxRuntimeTableFormat: EncodingFormat, EncodingImportFormat {
     public var writesDirectory: Bool { true }
     public var directoryMembers: [String] { ["calibration.json", "calibration.flatbuffers", "calibration.cache"] }
 
+    public var writesRanges: Bool { true }
+
+    public func unwritable(_ table: EncodingTable) -> [(tensor: String, reason: String)] {
+        perChannel(table, holds: "ONNX Runtime calibration tables hold one range")
+    }
+
     public func render(_ content: ExportContent, options: ExportOptions) throws -> ExportedFiles {
         let table = content.table
         try requireRanges(table, format: name)

@@ -10,6 +10,28 @@ public struct TensorRTFormat: EncodingFormat, EncodingImportFormat {
         "TRT-<version>-<algorithm>, then name: hex lines (big-endian float32 amax / 127); per-tensor only"
     }
 
+    public var writesRanges: Bool { true }
+
+    /// Per-channel entries, and entries whose scale would be zero or subnormal: an all-zero tensor
+    /// (amax 0) or one whose values are all subnormal. TensorRT gets no usable scale from either
+    /// (`1 / scale` overflows float32), and calib's own importer refuses such a cache; so such
+    /// tensors are refused by name, never written as `00000000`.
+    public func unwritable(_ table: EncodingTable) -> [(tensor: String, reason: String)] {
+        let shapes = perChannel(table, holds: "TensorRT implicit INT8 caches hold one scale")
+        let named = Set(shapes.map(\.tensor))
+        let zero = table.entries.compactMap { entry -> (tensor: String, reason: String)? in
+            guard !named.contains(entry.name) else { return nil }
+            let scale = TensorRTCache.scale(of: entry)
+            guard !scale.isNormal else { return nil }
+            return (
+                entry.name,
+                "its largest magnitude \(scale * 127) gives TensorRT scale \(scale) (\(TensorRTCache.hex(scale))), and TensorRT "
+                    + "needs a positive normal float32 scale (calib's TensorRT import refuses it too)"
+            )
+        }
+        return shapes + zero
+    }
+
     public func render(_ content: ExportContent, options: ExportOptions) throws -> ExportedFiles {
         let table = content.table
         if let perChannel = table.entries.first(where: { $0.encoding.channelCount > 1 }) {

@@ -36,6 +36,10 @@ public final class CalibrationRunner {
         /// Transactions that added batches, and the time spent in them (SQLite's share of the run).
         public var transactions = 0
         public var commitSeconds = 0.0
+        /// `--config` globs that match no tensor of the session (said on stderr: likely a typo).
+        public var unmatchedRules: [String] = []
+        /// `--tensor` globs that match no tensor of the session while others did.
+        public var unmatchedFilters: [String] = []
     }
 
     let store: CalibStore
@@ -90,6 +94,9 @@ public final class CalibrationRunner {
         try store.setStatus(.ready, session: run.session.id)
         run.summary.totalBatches = run.batchCount
         run.summary.tensors = run.tensors.count
+        run.summary.unmatchedRules = options.config.unmatchedRules(run.tensors.keys)
+        run.summary.unmatchedFilters = options.tensorFilter.filter { glob in !run.tensors.keys.contains { Glob.matches(glob, $0) }
+        }
         run.summary.seconds = Date().timeIntervalSince(start)
         return run.summary
     }

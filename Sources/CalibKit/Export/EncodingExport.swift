@@ -16,16 +16,47 @@ public struct EncodingExport {
         allowIncomplete: Bool = false
     ) throws {
         var reports = reports
-        let problems = CoverageProblem.find(in: reports)
+        var problems = CoverageProblem.find(in: reports)
+        let found = Set(problems.map(\.tensor))
+        problems += format.unwritable(EncodingTable(reports.filter { !found.contains($0.tensor.name) })).map {
+            CoverageProblem(tensor: $0.tensor, reason: $0.reason)
+        }
         if !problems.isEmpty {
-            guard allowIncomplete else { throw ExportRefused(problems: problems) }
+            guard allowIncomplete else { throw ExportRefused(problems: problems, format: format.name) }
             let bad = Set(problems.map(\.tensor))
             reports.removeAll { bad.contains($0.tensor.name) }
             leftOut = problems
         }
+        // An export of nothing would be a file that deploys no encoding, with exit 0.
+        if reports.isEmpty {
+            throw SchemeError(
+                leftOut.isEmpty
+                    ? "session '\(session.name)' has no tensors: nothing to export (calibrate it with `calib run` first)"
+                    : "every tensor of session '\(session.name)' cannot be encoded, so nothing is left to export:\n"
+                        + leftOut.map { "  \($0)" }.joined(separator: "\n"))
+        }
         content = ExportContent(session: session, reports: reports)
         self.format = format
         self.options = options
+    }
+
+    /// Refuses options that cannot change an export in `format`, rather than ignoring them: a
+    /// format that writes calibrated ranges (tensorrt, onnxruntime, onnxruntime-cache) is the same
+    /// whatever the encoding options or the label (every label shares the session's statistics).
+    public static func refuseIgnoredOptions(format: any EncodingFormat, override: SettingsOverride, label: String) throws {
+        guard format.writesRanges else { return }
+        var given: [String] = []
+        if let c = override.convention { given.append("--convention \(c.rawValue)") }
+        if let b = override.bitwidth { given.append("--bitwidth \(b)") }
+        if let s = override.symmetric { given.append(s ? "--symmetric" : "--asymmetric") }
+        if let s = override.signed { given.append(s ? "--signed" : "--unsigned") }
+        if override.reduceRange == true { given.append("--reduce-range") }
+        if label != "default" { given.append("--label \(label)") }
+        guard !given.isEmpty else { return }
+        throw SchemeError(
+            "--format \(format.name) writes each tensor's calibrated range (the deploying tool derives its own scales), "
+                + "so \(given.joined(separator: ", ")) would change nothing: drop \(given.count == 1 ? "it" : "them"), "
+                + "or export encodings with --format aimet or json")
     }
 
     /// Writes to `path` (a directory for directory formats), or to standard output when nil. Files
@@ -70,10 +101,12 @@ public struct EncodingExport {
 /// An export refused because some tensors cannot be encoded.
 public struct ExportRefused: Error, CustomStringConvertible, Sendable {
     public let problems: [CoverageProblem]
+    public var format: String? = nil
 
     public var description: String {
         let list = problems.map { "  \($0)" }.joined(separator: "\n")
-        return "\(problems.count) tensor\(problems.count == 1 ? "" : "s") cannot be encoded:\n\(list)\n"
+        return "\(problems.count) tensor\(problems.count == 1 ? "" : "s") cannot be "
+            + "\(format.map { "exported as \($0)" } ?? "encoded"):\n\(list)\n"
             + "nothing was written; --allow-incomplete leaves them out"
     }
 }

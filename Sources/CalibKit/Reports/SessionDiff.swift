@@ -50,6 +50,16 @@ public struct SessionDiff: Sendable, Equatable {
         sortChanges(by: sort)
     }
 
+    /// Refuses a comparison of no tensor: a drift gate (`--fail-above`) over nothing would pass
+    /// silently, so sessions with no tensor in common are an error, not an empty table.
+    public func requireCommonTensors(a: String, b: String) throws {
+        guard changes.isEmpty else { return }
+        throw SchemeError(
+            "sessions '\(a)' (\(onlyInA.count) tensor\(onlyInA.count == 1 ? "" : "s")) and '\(b)' (\(onlyInB.count) "
+                + "tensor\(onlyInB.count == 1 ? "" : "s")) have no tensor in common: nothing to compare "
+                + "(check the session names, or compare sessions of the same model)")
+    }
+
     public mutating func sortChanges(by key: SortKey) {
         changes.sort { x, y in
             func k(_ c: TensorChange) -> Double {

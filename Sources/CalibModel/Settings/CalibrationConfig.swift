@@ -13,7 +13,8 @@ import Foundation
 /// ```
 /// Keys: role (activation|param), observer (minmax|ema), averaging_constant, per_channel_axis
 /// (an axis, or null for per-tensor), convention, bitwidth, symmetric, signed, reduce_range.
-/// The top-level object may also be the glob map itself.
+/// The top-level object may also be the glob map itself. A file with no rule, a rule that sets
+/// nothing, or keys beside `"tensors"` are refused: each would otherwise be silently ignored.
 public struct CalibrationConfig: Sendable, Hashable {
     public struct Rule: Sendable, Hashable {
         public var glob: String
@@ -31,6 +32,12 @@ public struct CalibrationConfig: Sendable, Hashable {
 
     public func applied(to settings: TensorSettings, name: String) -> TensorSettings {
         rules.reduce(settings) { s, rule in Glob.matches(rule.glob, name) ? rule.settings.applied(to: s) : s }
+    }
+
+    /// The globs of the rules that match none of `names`, in file order: most likely a typo, so
+    /// commands say so rather than leaving the rule silently without effect.
+    public func unmatchedRules(_ names: some Collection<String>) -> [String] {
+        rules.map(\.glob).filter { glob in !names.contains { Glob.matches(glob, $0) } }
     }
 
     public static func load(path: String) throws -> CalibrationConfig {
@@ -51,10 +58,20 @@ public struct CalibrationConfig: Sendable, Hashable {
 
     public static func parse(_ data: Data) throws -> CalibrationConfig {
         guard case .object(var members) = try JSONValue.parse(data) else { throw SchemeError("the config must be a JSON object") }
-        if members.count == 1, members[0].0 == "tensors", case .object(let inner) = members[0].1 { members = inner }
+        let shape = #"expected {"tensors": {"GLOB": {"bitwidth": 4, ...}, ...}}"#
+        if let t = members.firstIndex(where: { $0.0 == "tensors" }), case .object(let inner) = members[t].1 {
+            if let other = members.first(where: { $0.0 != "tensors" }) {
+                throw SchemeError("unknown top-level key '\(other.0)' beside \"tensors\" (\(shape))")
+            }
+            members = inner
+        }
+        guard !members.isEmpty else { throw SchemeError("the config holds no rule (\(shape))") }
         return CalibrationConfig(
             rules: try members.map { glob, value in
-                guard case .object(let fields) = value else { throw SchemeError("settings for '\(glob)' must be an object") }
+                guard case .object(let fields) = value else {
+                    throw SchemeError("settings for '\(glob)' must be an object (\(shape))")
+                }
+                guard !fields.isEmpty else { throw SchemeError("'\(glob)' sets nothing (\(shape))") }
                 let settings = try override(fields, glob: glob)
                 do {
                     try settings.validate()

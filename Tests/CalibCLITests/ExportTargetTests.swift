@@ -1,0 +1,193 @@
+import CalibTestSupport
+import Foundation
+import Testing
+
+/// Issue 13, findings 9, 10 and 12: where exports go, what range-based formats can hold, and
+/// selections that match nothing, through the CLI.
+@Suite struct ExportTargetTests {
+    static let batches = Fixtures.path("golden/cases/aimet_multibatch_asym_unsigned_8/batches")
+
+    static func calibrated(_ dir: TemporaryDirectory, session: String = "s") throws -> String {
+        let db = dir.path("cal.sqlite")
+        let r = try CLI.run(["run", "--db", db, "--session", session, batches])
+        #expect(r.status == 0, "\(r.stderr)")
+        return db
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    // MARK: - Finding 10: what range-based formats can hold
+
+    /// An all-zero or subnormal-only tensor has no TensorRT scale: refused by name (calib's own
+    /// importer refuses a zero scale), or left out with --allow-incomplete, never written as 00000000.
+    @Test func tensorRTRefusesZeroAndSubnormalScales() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.path("z.safetensors")
+        try TensorFiles.safetensors([("ok", [2], [-1, 2]), ("zero", [4], [0, 0, 0, 0]), ("tiny", [2], [1e-40, -1e-41])])
+            .write(to: URL(fileURLWithPath: file))
+        let db = dir.path("z.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "z", file]).status == 0)
+        let out = dir.path("z.cache")
+        let r = try CLI.run(["export", "--db", db, "z", "--format", "tensorrt", "-o", out])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("2 tensors cannot be exported as tensorrt:"), "\(r.stderr)")
+        #expect(r.stderr.contains("  zero: its largest magnitude 0.0 gives TensorRT scale 0.0 (00000000)"), "\(r.stderr)")
+        #expect(r.stderr.contains("  tiny: its largest magnitude"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let partial = try CLI.run(["export", "--db", db, "z", "--format", "tensorrt", "-o", out, "--allow-incomplete"])
+        #expect(partial.status == 0 && partial.stderr.contains("leaving out 2 tensors"), "\(partial.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "TRT-100300-MinMaxCalibration\nok: 3c810204\n")
+        // What calib writes, calib reads back; a zero scale it refuses, naming the line.
+        #expect(try CLI.run(["import", "--db", db, "--format", "tensorrt", out, "--session", "back"]).status == 0)
+        try Self.write("TRT-100300-MinMaxCalibration\nzero: 00000000\ntiny: 00000001\n", to: out)
+        let bad = try CLI.run(["import", "--db", db, "--format", "tensorrt", out, "--session", "bad"])
+        #expect(bad.status == 1 && bad.stderr.contains("line 2: 00000000 is a zero or subnormal scale"), "\(bad.stderr)")
+    }
+
+    /// Per-channel tensors in a format of one range per tensor are refused by name in every such
+    /// format (onnxruntime used to collapse them silently, tensorrt refused them), or left out with
+    /// --allow-incomplete; options such a format cannot reflect are refused, not ignored.
+    @Test func rangeFormatsRefusePerChannelAndIgnoredOptions() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.path("pc.safetensors")
+        try TensorFiles.safetensors([("a", [2], [-1, 2]), ("w", [2, 3], [-1, 2, 3, 4, -5, 6])]).write(
+            to: URL(fileURLWithPath: file))
+        let config = dir.path("pc.json")
+        try Self.write(#"{"tensors": {"w": {"per_channel_axis": 1}}}"#, to: config)
+        let db = dir.path("pc.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "pc", "--config", config, file]).status == 0)
+        for (format, holds) in [
+            ("onnxruntime", "ONNX Runtime calibration tables hold one range per tensor"),
+            ("onnxruntime-cache", "ONNX Runtime calibration tables hold one range per tensor"),
+            ("tensorrt", "TensorRT implicit INT8 caches hold one scale per tensor"),
+        ] {
+            let out = dir.path("out-\(format)")
+            let r = try CLI.run(["export", "--db", db, "pc", "--format", format, "-o", out])
+            #expect(r.status == 1, "\(format): \(r.stderr)")
+            #expect(
+                r.stderr.contains("1 tensor cannot be exported as \(format):\n  w: per-channel (3 channels), and \(holds)"),
+                "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out), "\(format)")
+        }
+        let cache = try CLI.run(["export", "--db", db, "pc", "--format", "onnxruntime-cache", "--allow-incomplete"])
+        #expect(cache.status == 0 && cache.stderr.contains("leaving out 1 tensor:\n  w: per-channel"), "\(cache.stderr)")
+        #expect(cache.stdout.contains("\"a\"") && !cache.stdout.contains("\"w\""), "\(cache.stdout)")
+
+        #expect(try CLI.run(["derive", "--db", db, "pc", "--label", "four", "--bitwidth", "4"]).status == 0)
+        for (format, flags, said) in [
+            ("tensorrt", ["--bitwidth", "4"], "so --bitwidth 4 would change nothing: drop it"),
+            ("onnxruntime-cache", ["--symmetric", "--signed"], "so --symmetric, --signed would change nothing: drop them"),
+            ("onnxruntime-cache", ["--label", "four"], "so --label four would change nothing"),
+            ("tensorrt", ["--convention", "tensorrt"], "so --convention tensorrt would change nothing"),
+        ] {
+            let r = try CLI.run(["export", "--db", db, "pc", "--format", format, "--tensor", "a"] + flags)
+            #expect(r.status == 1 && r.stdout.isEmpty, "\(format) \(flags): \(r.stdout)")
+            #expect(
+                r.stderr.contains("--format \(format) writes each tensor's calibrated range") && r.stderr.contains(said),
+                "\(r.stderr)")
+        }
+        let trt = try CLI.run(["export", "--db", db, "pc", "--format", "aimet", "--trt-version", "8601"])
+        #expect(
+            trt.status == 64 && trt.stderr.contains("--trt-version applies to --format tensorrt only, not aimet"), "\(trt.stderr)"
+        )
+        // Encoding formats take them as before.
+        let aimet = try CLI.run(["export", "--db", db, "pc", "--format", "aimet", "--bitwidth", "4"])
+        #expect(aimet.status == 0 && aimet.stdout.contains("\"bw\": 4"), "\(aimet.stderr)")
+    }
+
+    // MARK: - Finding 12: empty results are errors
+
+    /// `--tensor` that matches nothing: an error naming the glob, and no file; a glob that matches
+    /// nothing beside others that match: a note.
+    @Test func tensorSelectionsThatMatchNothingAreErrors() throws {
+        let dir = TemporaryDirectory()
+        let db = try Self.calibrated(dir)
+        let out = dir.path("out.json")
+        for format in ["json", "aimet", "csv", "tensorrt"] {
+            let r = try CLI.run(["export", "--db", db, "s", "--format", format, "--tensor", "nope", "-o", out])
+            #expect(r.status == 1, "\(format): \(r.stderr)")
+            #expect(r.stderr.contains("no tensor of session 's' matches --tensor 'nope' (it has 2 tensors"), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+        let stdout = try CLI.run(["export", "--db", db, "s", "--tensor", "nope*", "--tensor", "x?"])
+        #expect(stdout.status == 1 && stdout.stdout.isEmpty, "\(stdout.stdout)")
+        #expect(stdout.stderr.contains("matches --tensor 'nope*', 'x?'"), "\(stdout.stderr)")
+        let ort = try CLI.run(["export", "--db", db, "s", "--format", "onnxruntime", "--tensor", "nope", "-o", dir.path("ort")])
+        #expect(ort.status == 1 && !FileManager.default.fileExists(atPath: dir.path("ort")), "\(ort.stderr)")
+        for extra in [[], ["--json"]] {
+            let show = try CLI.run(["show", "--db", db, "s", "--tensor", "nope"] + extra)
+            #expect(show.status == 1 && show.stdout.isEmpty, "\(show.stdout)")
+            #expect(show.stderr.contains("no tensor of session 's' matches --tensor 'nope'"), "\(show.stderr)")
+        }
+        // One glob of several matching nothing: the rest is shown, and the empty glob named.
+        let partial = try CLI.run(["show", "--db", db, "s", "--tensor", "layer1.*", "--tensor", "layr2.relu"])
+        #expect(partial.status == 0 && partial.stdout.contains("layer1.out") && !partial.stdout.contains("layer2.relu"))
+        #expect(partial.stderr.contains("calib: note: --tensor 'layr2.relu' matches no tensor"), "\(partial.stderr)")
+        let export = try CLI.run(["export", "--db", db, "s", "--tensor", "layer2.relu", "--tensor", "typo"])
+        #expect(export.status == 0 && export.stderr.contains("--tensor 'typo' matches no tensor"), "\(export.stderr)")
+        // A run whose --tensor globs partly match.
+        let run = try CLI.run(["run", "--db", db, "--session", "r", "--tensor", "layer1.out", "--tensor", "typo", Self.batches])
+        #expect(run.status == 0 && run.stderr.contains("--tensor 'typo' matches no tensor"), "\(run.stderr)")
+    }
+
+    /// Siblings: an export left with no tensor (every one left out by --allow-incomplete), and a diff
+    /// of sessions with no tensor in common (a drift gate over nothing), are errors too.
+    @Test func exportsAndDiffsOfNothingAreErrors() throws {
+        let dir = TemporaryDirectory()
+        let db = try Self.calibrated(dir)
+        let nan = dir.path("nan.safetensors")
+        try TensorFiles.safetensors([("dead", [2], [.nan, .nan])]).write(to: URL(fileURLWithPath: nan))
+        #expect(try CLI.run(["run", "--db", db, "--session", "n", nan]).status == 0)
+        let out = dir.path("n.encodings")
+        let r = try CLI.run(["export", "--db", db, "n", "--format", "aimet", "-o", out, "--allow-incomplete"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "every tensor of session 'n' cannot be encoded, so nothing is left to export:\n  dead: no finite value observed"),
+            "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        for extra in [[], ["--json"], ["--fail-above", "1"]] {
+            let diff = try CLI.run(["diff", "--db", db, "s", "n"] + extra)
+            #expect(diff.status == 2 && diff.stdout.isEmpty, "\(diff.stdout)")
+            #expect(
+                diff.stderr.contains("sessions 's' (2 tensors) and 'n' (1 tensor) have no tensor in common"), "\(diff.stderr)")
+        }
+        #expect(try CLI.run(["diff", "--db", db, "s", "s", "--fail-above", "1"]).status == 0)
+    }
+
+    /// `--config` files that would change nothing are refused, and rules that match no tensor are named.
+    @Test func configsThatChangeNothingAreRefusedOrNamed() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("cfg.sqlite")
+        let config = dir.path("c.json")
+        for (n, (text, expected)) in [
+            ("{}", "the config holds no rule"), (#"{"tensors": {}}"#, "the config holds no rule"),
+            (#"{"layer2.relu": {}}"#, "'layer2.relu' sets nothing"),
+            (#"{"tensors": {"*": {"bitwidth": 4}}, "version": 1}"#, "unknown top-level key 'version' beside \"tensors\""),
+            (#"{"bitwidth": 4}"#, "settings for 'bitwidth' must be an object (expected {\"tensors\""),
+        ].enumerated() {
+            try Self.write(text, to: config)
+            let r = try CLI.run(["run", "--db", db, "--session", "c\(n)", "--config", config, Self.batches])
+            #expect(r.status == 1, "\(text): \(r.stdout)")
+            #expect(r.stderr.contains(config) && r.stderr.contains(expected), "\(text): \(r.stderr)")
+        }
+        try Self.write(#"{"tensors": {"layer1.*": {"bitwidth": 4}, "layr2.*": {"bitwidth": 4}}}"#, to: config)
+        let r = try CLI.run(["run", "--db", db, "--session", "ok", "--config", config, Self.batches])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(
+            r.stderr.contains("calib: note: \(config): rule 'layr2.*' matches no tensor of session 'ok', so it changed nothing"),
+            "\(r.stderr)")
+        let show = try CLI.run(["show", "--db", db, "ok", "--json"])
+        let encodings = (show.json as? [String: Any])?["encodings"] as? [String: [String: Any]]
+        #expect(encodings?["layer1.out"]?["bitwidth"] as? Int == 4 && encodings?["layer2.relu"]?["bitwidth"] as? Int == 8)
+        // derive names them too.
+        let derive = try CLI.run(["derive", "--db", db, "ok", "--label", "l", "--config", config])
+        #expect(derive.status == 0 && derive.stderr.contains("rule 'layr2.*' matches no tensor"), "\(derive.stderr)")
+        // A rule that matches says nothing.
+        try Self.write(#"{"layer1.*": {"bitwidth": 4}}"#, to: config)
+        let quiet = try CLI.run(["run", "--db", db, "--session", "q", "--config", config, Self.batches])
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
+    }
+}
