@@ -136,6 +136,72 @@ import Testing
         #expect(nosuch.status == 1 && nosuch.stderr.contains("no session named 'nosuch'"))
     }
 
+    // MARK: - Finding 14: PATH:NAME is unambiguous
+
+    /// Gives an existing session a name an older calib allowed (one holding ':').
+    static func renameBehindCalib(_ db: String, _ old: String, to new: String) throws {
+        try CalibStore(path: db).writer.write { db in
+            try db.execute(sql: "UPDATE sessions SET name = ? WHERE name = ?", arguments: [new, old])
+        }
+    }
+
+    @Test func newSessionNamesCannotHoldAColon() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("db.sqlite")
+        // Before: this created a session that `show db.sqlite:full` could not reach (it showed 'full').
+        for name in ["db.sqlite:full", "", "tab\there"] {
+            let r = try CLI.run(["run", "--db", db, "--session", name, Self.batches])
+            #expect(r.status == 1 && r.stderr.contains("--session: "), "\(name): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: db), "a refused name creates no database")
+        }
+        let colon = try CLI.run(["run", "--db", db, "--session", "a:b", Self.batches])
+        #expect(colon.stderr.contains("'a:b' holds ':', which separates PATH:NAME"), "\(colon.stderr)")
+        #expect(try CLI.run(["run", "--db", db, "--session", "full", Self.batches]).status == 0)
+        let aimet = dir.path("full.encodings")
+        #expect(try CLI.run(["export", "--db", db, "full", "--format", "aimet", "-o", aimet]).status == 0)
+        let imported = try CLI.run(["import", "--db", db, "--format", "aimet", aimet, "--session", "x:y"])
+        #expect(imported.status == 1 && imported.stderr.contains("holds ':'"), "\(imported.stderr)")
+        #expect(try Self.sessionNames(db) == ["full"])
+        // The library refuses them too.
+        #expect(throws: NameError.self) {
+            try CalibStore(path: db).createSession(name: "p:q", observer: ObserverConfig(), scheme: QuantScheme())
+        }
+    }
+
+    @Test func pathColonNameIsNeverMisread() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("db.sqlite"), other = dir.path("other.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "full", Self.batches]).status == 0)
+        #expect(try CLI.run(["run", "--db", db, "--session", "legacy", Self.batches, "--bitwidth", "4"]).status == 0)
+        #expect(try CLI.run(["run", "--db", other, "--session", "o", Self.batches, "--bitwidth", "16"]).status == 0)
+        // A session an older calib named "db.sqlite:full", in db.sqlite, which also holds 'full'.
+        try Self.renameBehindCalib(db, "legacy", to: "db.sqlite:full")
+
+        // PATH:NAME in another database.
+        let o = try CLI.run(["show", "--db", db, other + ":o", "--json"])
+        #expect(o.status == 0 && o.stdout.contains("\"bitwidth\": 16"), "\(o.stderr)")
+        // Before: `show --db db.sqlite db.sqlite:full` silently showed 'full', not the session of that name.
+        for command in [["show"], ["export"], ["diff", "full"]] {
+            let r = try CLI.run(command + ["--db", "db.sqlite", "db.sqlite:full"], directory: dir.url.path)
+            #expect(r.status != 0 && r.stderr.contains("'db.sqlite:full' is ambiguous"), "\(command): \(r.stderr)")
+            #expect(r.stderr.contains("calib rename --db db.sqlite 'db.sqlite:full' NEW"), "\(r.stderr)")
+        }
+        // Where no file is named like its first part, the old name still reads, and a run resumes it.
+        let away = try CLI.run(["show", "--db", db, "db.sqlite:full", "--json"])
+        #expect(away.status == 0 && away.stdout.contains("\"bitwidth\": 4"), "\(away.stderr)")
+        let resumed = try CLI.run(["run", "--db", db, "--session", "db.sqlite:full", Self.batches])
+        #expect(resumed.status == 0 && resumed.stdout.contains("0 batches added, 3 skipped"), "\(resumed.stderr)")
+        // Renaming it removes the ambiguity.
+        #expect(try CLI.run(["rename", "--db", db, "db.sqlite:full", "legacy-full"]).status == 0)
+        let full = try CLI.run(["show", "--db", "db.sqlite", "db.sqlite:full", "--json"], directory: dir.url.path)
+        #expect(full.status == 0 && full.stdout.contains("\"bitwidth\": 8"), "\(full.stderr)")
+        #expect(try CLI.run(["show", "--db", db, "legacy-full"]).status == 0)
+        // PATH:NAME whose PATH does not exist says so.
+        let missing = try CLI.run(["show", "--db", db, dir.path("nope.sqlite") + ":full"])
+        #expect(missing.status == 1 && missing.stderr.contains("nope.sqlite, which does not exist"), "\(missing.stderr)")
+        #expect(try CLI.run(["show", "--help"]).stdout.contains("PATH:NAME"))
+    }
+
     /// A run whose session is removed while it writes stops at its next commit with a message, instead
     /// of a foreign-key error or a success report.
     @Test func runIntoARemovedSessionFailsClearly() throws {
