@@ -38,6 +38,13 @@ extension CalibStore {
     @discardableResult
     public func commit(_ commit: BatchCommit, session: Session, expectedBatches: Int) throws -> CommittedBatches {
         try write { db in
+            guard
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)", arguments: [session.id]) == true
+            else {
+                throw StoreError.incompatible(
+                    session: session.name, tensor: nil,
+                    "was removed (or replaced) by another process while this run was writing; nothing more was stored")
+            }
             guard try Self.batchCount(db, session: session.id) == expectedBatches else {
                 throw StoreError.incompatible(
                     session: session.name, tensor: nil,

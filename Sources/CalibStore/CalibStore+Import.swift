@@ -9,6 +9,7 @@ extension CalibStore {
     @discardableResult
     public func importTable(_ table: EncodingTable, session name: String, source: String, notes: String? = nil) throws -> Session
     {
+        if let problem = Names.sessionProblem(name) { throw NameError(problem) }
         guard !table.entries.isEmpty else {
             throw StoreError.incompatible(session: name, tensor: nil, "the file holds no encodings")
         }

@@ -45,7 +45,8 @@ extension CalibStore {
         name: String, observer: ObserverConfig, tensorFilter: [String] = [], scheme: QuantScheme,
         model: String? = nil, dataset: String? = nil, notes: String? = nil, importedFrom: String? = nil
     ) throws -> Session {
-        try write { db in
+        if let problem = Names.sessionProblem(name) { throw NameError(problem) }
+        return try write { db in
             if try Self.fetchSession(db, name: name) != nil { throw StoreError.sessionExists(name) }
             let now = Timestamp.now()
             try db.execute(

@@ -14,6 +14,9 @@ struct Calib: ParsableCommand {
             stored statistics. The database is --db, else $CALIB_DB, else ./calibration.sqlite.
             """,
         version: CalibVersion.current,
-        subcommands: [Run.self, Sessions.self, Show.self, Export.self, Derive.self, Import.self, Diff.self, Check.self]
+        subcommands: [
+            Run.self, Sessions.self, Show.self, Export.self, Derive.self, Import.self, Diff.self, Check.self, Remove.self,
+            Rename.self,
+        ]
     )
 }

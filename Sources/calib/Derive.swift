@@ -5,11 +5,19 @@ import Foundation
 extension Calib {
     struct Derive: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Store a named encoding set derived from a session's statistics.",
+            abstract: "Store, list or delete a session's named encoding sets.",
+            usage: """
+                calib derive [--db <path>] <session> --label <name> [encoding options] [--config <file>]
+                calib derive [--db <path>] <session> --list [--json]
+                calib derive [--db <path>] <session> --delete <label>...
+                """,
             discussion: """
-                Re-derives every tensor's encoding with the given options (and --config rules) from the \
-                stored statistics, and stores the result under --label. `show --label` and `export --label` \
-                read it back. The set is a snapshot: batches added later are not in it (derive again).
+                With --label: re-derives every tensor's encoding with the given options (and --config rules) \
+                from the stored statistics, and stores the result under that label (replacing a set of that \
+                name). `show --label` and `export --label` read it back. The set is a snapshot: batches added \
+                later are not in it (derive again). --list lists the session's sets (--json for machines); \
+                --delete LABEL deletes one (repeatable, all or none). The encodings each run derives \
+                ('default') cannot be deleted.
                 """)
 
         @OptionGroup var database: DatabaseOptions
@@ -17,8 +25,19 @@ extension Calib {
         @Argument(help: "The session.")
         var session: String
 
-        @Option(help: ArgumentHelp("Name of the encoding set.", valueName: "name"))
-        var label: String
+        @Option(help: ArgumentHelp("Name of the encoding set to store.", valueName: "name"))
+        var label: String?
+
+        @Flag(help: "List the session's encoding sets instead.")
+        var list = false
+
+        @Option(
+            name: .customLong("delete"),
+            help: ArgumentHelp("Delete the encoding set with this label (repeatable).", valueName: "label"))
+        var delete: [String] = []
+
+        @Flag(help: "With --list: print JSON instead of a table.")
+        var json = false
 
         @OptionGroup var encoding: EncodingOptions
 
@@ -26,14 +45,39 @@ extension Calib {
         var config: String?
 
         func validate() throws {
-            if label == "default" { throw ValidationError("'default' is the label of the encodings each run derives") }
-            if label.isEmpty { throw ValidationError("--label must not be empty") }
+            let modes = (label == nil ? 0 : 1) + (list ? 1 : 0) + (delete.isEmpty ? 0 : 1)
+            if modes != 1 { throw ValidationError("give exactly one of --label NAME, --list or --delete LABEL") }
+            if json && !list { throw ValidationError("--json goes with --list") }
+            if label == nil && (config != nil || encoding.override != SettingsOverride()) {
+                throw ValidationError("encoding options and --config go with --label")
+            }
+            if let label, let problem = Names.labelProblem(label) { throw ValidationError(problem) }
         }
 
         func run() throws {
             try reportingErrors {
+                let out = Terminal.standardOutput
+                if list {
+                    let store = try database.open(readOnly: true)
+                    let s = try store.requireSession(session)
+                    let report = EncodingSetListReport(session: s, sets: try store.encodingSetSummaries(session: s))
+                    if json {
+                        out.write(report.json.rendered() + "\n")
+                    } else {
+                        out.write((report.sets.isEmpty ? "" : out.render(report.table)) + out.render(report.notes))
+                    }
+                    return
+                }
                 let store = try database.open(readOnly: false)
                 let s = try store.requireSession(session)
+                if !delete.isEmpty {
+                    let count = try store.deleteEncodingSets(delete, session: s)
+                    out.write(
+                        "session '\(s.name)': deleted \(delete.map { "'\($0)'" }.joined(separator: ", ")) "
+                            + "(\(Describe.count(count, "encoding")))\n")
+                    return
+                }
+                guard let label else { return }
                 let rules = try config.map(CalibrationConfig.load) ?? CalibrationConfig()
                 let reports = try Derivation.rederive(try store.reports(session: s), override: encoding.override, config: rules)
                 let options = JSONValue.object([
@@ -41,7 +85,7 @@ extension Calib {
                 ]).rendered(indent: 0)
                 try store.saveEncodingSet(label: label, options: options, reports: reports, session: s)
                 noteUnmatchedRules(rules.unmatchedRules(reports.map(\.tensor.name)), config: config, session: s.name)
-                Terminal.standardOutput.write("session '\(s.name)': stored \(reports.count) encodings as '\(label)'\n")
+                out.write("session '\(s.name)': stored \(Describe.count(reports.count, "encoding")) as '\(label)'\n")
             }
         }
     }

@@ -16,10 +16,10 @@ extension Calib {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Argument(help: "The baseline session.")
+        @Argument(help: "The baseline session: NAME in --db, or PATH:NAME in the database at PATH.")
         var a: String
 
-        @Argument(help: "The session compared with it.")
+        @Argument(help: "The session compared with it (NAME or PATH:NAME; session names never contain ':').")
         var b: String
 
         @Option(help: "Rank tensors by: scale (default), range, offset, name.")

@@ -22,7 +22,7 @@ extension Calib {
         @Argument(help: "The file to import.")
         var file: String
 
-        @Option(help: ArgumentHelp("Name of the new session.", valueName: "name"))
+        @Option(help: ArgumentHelp("Name of the new session (without ':').", valueName: "name"))
         var session: String
 
         @OptionGroup var encoding: EncodingOptions
@@ -35,6 +35,7 @@ extension Calib {
                     throw ValidationError(
                         "unknown format '\(format)': one of \(EncodingFormats.import.map(\.name).joined(separator: ", "))")
                 }
+                try SessionRef.refuseNewName(session, db: database.path)
                 let table = try EncodingImport.read(path: file, format: importFormat, override: encoding.override)
                 let store = try database.open(readOnly: false)
                 let s = try store.importTable(table, session: session, source: "\(format):\(file)", notes: note)

@@ -16,7 +16,7 @@ extension Calib {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Option(help: ArgumentHelp("Session to create or append to.", valueName: "name"))
+        @Option(help: ArgumentHelp("Session to create or append to (a new name must not contain ':').", valueName: "name"))
         var session: String
 
         @Option(help: "Observer: minmax (running min/max) or ema (moving average of batch min/max).")
@@ -77,6 +77,7 @@ extension Calib {
                 let options = RunOptions(
                     session: session, settings: settings, config: try config.map(CalibrationConfig.load) ?? CalibrationConfig(),
                     tensorFilter: tensors, nonfinite: nonfinite, model: model, dataset: dataset, note: note)
+                try SessionRef.refuseNewName(session, db: database.path)
                 let store = try database.open(readOnly: false)
                 let reader = try BatchReader(inputs: inputs)
                 let err = Terminal.standardError

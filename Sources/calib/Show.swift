@@ -12,7 +12,7 @@ extension Calib {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Argument(help: "The session (NAME, or PATH.sqlite:NAME).")
+        @Argument(help: "The session: NAME in --db, or PATH:NAME in the database at PATH (names never contain ':').")
         var session: String
 
         @Option(

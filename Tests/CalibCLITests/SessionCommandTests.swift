@@ -1,0 +1,224 @@
+import CalibTestSupport
+import Foundation
+import Testing
+
+@testable import CalibKit
+@testable import CalibStore
+
+/// Issue 13, findings 13, 14, 24 and 25 through the CLI: session management (`rm`, `rename`,
+/// `derive --list/--delete`), the `PATH:NAME` syntax, names kept byte for byte, output polish.
+@Suite struct SessionCommandTests {
+    static let batches = Fixtures.path("golden/cases/aimet_multibatch_asym_unsigned_8/batches")
+
+    static func sessionNames(_ db: String) throws -> [String] {
+        try CalibStore(path: db, readOnly: true).sessions().map(\.session.name)
+    }
+
+    /// Row counts of every table, to show that a refused operation changed nothing.
+    static func tableCounts(_ db: String) throws -> [Int] {
+        let store = try CalibStore(path: db, readOnly: true)
+        return try store.writer.read { db in
+            try ["sessions", "tensors", "batches", "statistics", "encodings", "encoding_sets"].map {
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)") ?? -1
+            }
+        }
+    }
+
+    // MARK: - Finding 25: rm, rename, derive --list / --delete
+
+    @Test func removeDeletesSessionsAllOrNothing() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("rm.sqlite")
+        for name in ["a", "b", "c"] {
+            #expect(try CLI.run(["run", "--db", db, "--session", name, Self.batches]).status == 0)
+        }
+        #expect(try CLI.run(["derive", "--db", db, "b", "--label", "w4", "--bitwidth", "4"]).status == 0)
+
+        // One missing name: nothing is deleted.
+        let before = try Self.tableCounts(db)
+        let missing = try CLI.run(["rm", "--db", db, "a", "nosuch"])
+        #expect(missing.status == 1 && missing.stderr.contains("no session named 'nosuch'"), "\(missing.stderr)")
+        #expect(try Self.tableCounts(db) == before)
+        #expect(try Self.sessionNames(db) == ["a", "b", "c"])
+
+        let r = try CLI.run(["rm", "--db", db, "a", "b"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(
+            r.stdout == "removed session 'a' (3 batches, 2 tensors)\nremoved session 'b' (3 batches, 2 tensors, 1 encoding set)\n"
+        )
+        #expect(try Self.sessionNames(db) == ["c"])
+        // Nothing of theirs is left behind, and the database is consistent.
+        #expect(try Self.tableCounts(db) == [1, 2, 3, 2, 2, 0])
+        #expect(try CLI.run(["check", "--db", db]).status == 0)
+        // `remove` is the same command; with no name it is a usage error.
+        #expect(try CLI.run(["remove", "--db", db, "c"]).status == 0)
+        #expect(try Self.sessionNames(db) == [])
+        #expect(try CLI.run(["rm", "--db", db]).status == 64)
+        let help = try CLI.run(["rm", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("one transaction"))
+    }
+
+    @Test func renameKeepsEverythingAndRefusesTakenOrBadNames() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("rename.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "a", Self.batches]).status == 0)
+        #expect(try CLI.run(["run", "--db", db, "--session", "b", Self.batches]).status == 0)
+        #expect(try CLI.run(["derive", "--db", db, "a", "--label", "w4", "--bitwidth", "4"]).status == 0)
+        let export = try CLI.run(["export", "--db", db, "a", "--label", "w4"]).stdout
+
+        for (new, message) in [
+            ("b", "a session named 'b' already exists"), ("x:y", "holds ':'"), ("", "must not be empty"),
+            ("two\nlines", "control character U+000A"),
+        ] {
+            let r = try CLI.run(["rename", "--db", db, "a", new])
+            #expect(r.status == 1 && r.stderr.contains(message), "\(new): \(r.stderr)")
+        }
+        let missing = try CLI.run(["rename", "--db", db, "nosuch", "z"])
+        #expect(missing.status == 1 && missing.stderr.contains("no session named 'nosuch'"), "\(missing.stderr)")
+        #expect(try Self.sessionNames(db) == ["a", "b"])
+
+        let r = try CLI.run(["rename", "--db", db, "a", "renamed"])
+        #expect(r.status == 0 && r.stdout == "renamed session 'a' to 'renamed'\n", "\(r.stderr)")
+        #expect(try Self.sessionNames(db) == ["renamed", "b"])
+        // The labelled set and the batches went with it: a re-run skips all three batches.
+        let renamedExport = try CLI.run(["export", "--db", db, "renamed", "--label", "w4"]).stdout
+        #expect(renamedExport == export.replacingOccurrences(of: "\"session\": \"a\"", with: "\"session\": \"renamed\""))
+        let rerun = try CLI.run(["run", "--db", db, "--session", "renamed", Self.batches])
+        #expect(rerun.stdout.contains("0 batches added, 3 skipped"), "\(rerun.stdout)")
+        #expect(try CLI.run(["check", "--db", db]).status == 0)
+        #expect(try CLI.run(["rename", "--help"]).stdout.contains("must not contain ':'"))
+    }
+
+    @Test func deriveListsAndDeletesLabels() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("labels.sqlite")
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.batches).sorted().map { Self.batches + "/" + $0 }
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", files[0], files[1]]).status == 0)
+        #expect(try CLI.run(["derive", "--db", db, "s", "--label", "w4", "--bitwidth", "4"]).status == 0)
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", files[2]]).status == 0)
+        #expect(try CLI.run(["derive", "--db", db, "s", "--label", "sym", "--symmetric"]).status == 0)
+
+        let list = try CLI.run(["derive", "--db", db, "s", "--list", "--json"])
+        #expect(list.status == 0, "\(list.stderr)")
+        let sets = try #require(list.json as? [[String: Any]])
+        #expect(sets.map { $0["label"] as? String } == ["sym", "w4"])
+        #expect(sets.map { $0["encodings"] as? Int } == [2, 2])
+        #expect(sets.map { $0["batches"] as? Int } == [3, 2])
+        #expect(sets.map { $0["session_batches"] as? Int } == [3, 3])
+        #expect(((sets[1]["options"] as? [String: Any])?["override"] as? [String: Any])?["bitwidth"] as? Int == 4)
+        let table = try CLI.run(["derive", "--db", db, "s", "--list"]).stdout
+        #expect(table.hasPrefix("LABEL") && table.contains("2 of 3"), "\(table)")
+        #expect(table.contains("1 set derived before the session's latest batches"), "\(table)")
+
+        // Deleting: a missing label deletes nothing; 'default' cannot be deleted.
+        let before = try Self.tableCounts(db)
+        let missing = try CLI.run(["derive", "--db", db, "s", "--delete", "w4", "--delete", "nosuch"])
+        #expect(missing.status == 1 && missing.stderr.contains("no encoding set labelled 'nosuch'"), "\(missing.stderr)")
+        let dflt = try CLI.run(["derive", "--db", db, "s", "--delete", "default"])
+        #expect(dflt.status == 1 && dflt.stderr.contains("cannot be deleted"), "\(dflt.stderr)")
+        #expect(try Self.tableCounts(db) == before)
+
+        let del = try CLI.run(["derive", "--db", db, "s", "--delete", "w4"])
+        #expect(del.status == 0 && del.stdout == "session 's': deleted 'w4' (2 encodings)\n", "\(del.stdout)\(del.stderr)")
+        #expect(try Self.tableCounts(db) == [before[0], before[1], before[2], before[3], before[4] - 2, before[5] - 1])
+        let gone = try CLI.run(["export", "--db", db, "s", "--label", "w4"])
+        #expect(gone.status == 1 && gone.stderr.contains("no encoding set labelled 'w4'"), "\(gone.stderr)")
+        #expect(try CLI.run(["derive", "--db", db, "s", "--delete", "sym"]).status == 0)
+        #expect(try CLI.run(["derive", "--db", db, "s", "--list"]).stdout.contains("has no encoding sets"))
+        #expect(try CLI.run(["derive", "--db", db, "s", "--list", "--json"]).stdout == "[]\n")
+        #expect(try CLI.run(["check", "--db", db]).status == 0)
+
+        // Usage errors: no mode, two modes, --json without --list, options without --label, a missing session.
+        for args in [[], ["--list", "--label", "x"], ["--delete", "x", "--json"], ["--list", "--bitwidth", "4"]] {
+            #expect(try CLI.run(["derive", "--db", db, "s"] + args).status == 64, "\(args)")
+        }
+        let nosuch = try CLI.run(["derive", "--db", db, "nosuch", "--list"])
+        #expect(nosuch.status == 1 && nosuch.stderr.contains("no session named 'nosuch'"))
+    }
+
+    // MARK: - Finding 14: PATH:NAME is unambiguous
+
+    /// Gives an existing session a name an older calib allowed (one holding ':').
+    static func renameBehindCalib(_ db: String, _ old: String, to new: String) throws {
+        try CalibStore(path: db).writer.write { db in
+            try db.execute(sql: "UPDATE sessions SET name = ? WHERE name = ?", arguments: [new, old])
+        }
+    }
+
+    @Test func newSessionNamesCannotHoldAColon() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("db.sqlite")
+        // Before: this created a session that `show db.sqlite:full` could not reach (it showed 'full').
+        for name in ["db.sqlite:full", "", "tab\there"] {
+            let r = try CLI.run(["run", "--db", db, "--session", name, Self.batches])
+            #expect(r.status == 1 && r.stderr.contains("--session: "), "\(name): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: db), "a refused name creates no database")
+        }
+        let colon = try CLI.run(["run", "--db", db, "--session", "a:b", Self.batches])
+        #expect(colon.stderr.contains("'a:b' holds ':', which separates PATH:NAME"), "\(colon.stderr)")
+        #expect(try CLI.run(["run", "--db", db, "--session", "full", Self.batches]).status == 0)
+        let aimet = dir.path("full.encodings")
+        #expect(try CLI.run(["export", "--db", db, "full", "--format", "aimet", "-o", aimet]).status == 0)
+        let imported = try CLI.run(["import", "--db", db, "--format", "aimet", aimet, "--session", "x:y"])
+        #expect(imported.status == 1 && imported.stderr.contains("holds ':'"), "\(imported.stderr)")
+        #expect(try Self.sessionNames(db) == ["full"])
+        // The library refuses them too.
+        #expect(throws: NameError.self) {
+            try CalibStore(path: db).createSession(name: "p:q", observer: ObserverConfig(), scheme: QuantScheme())
+        }
+    }
+
+    @Test func pathColonNameIsNeverMisread() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("db.sqlite"), other = dir.path("other.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "full", Self.batches]).status == 0)
+        #expect(try CLI.run(["run", "--db", db, "--session", "legacy", Self.batches, "--bitwidth", "4"]).status == 0)
+        #expect(try CLI.run(["run", "--db", other, "--session", "o", Self.batches, "--bitwidth", "16"]).status == 0)
+        // A session an older calib named "db.sqlite:full", in db.sqlite, which also holds 'full'.
+        try Self.renameBehindCalib(db, "legacy", to: "db.sqlite:full")
+
+        // PATH:NAME in another database.
+        let o = try CLI.run(["show", "--db", db, other + ":o", "--json"])
+        #expect(o.status == 0 && o.stdout.contains("\"bitwidth\": 16"), "\(o.stderr)")
+        // Before: `show --db db.sqlite db.sqlite:full` silently showed 'full', not the session of that name.
+        for command in [["show"], ["export"], ["diff", "full"]] {
+            let r = try CLI.run(command + ["--db", "db.sqlite", "db.sqlite:full"], directory: dir.url.path)
+            #expect(r.status != 0 && r.stderr.contains("'db.sqlite:full' is ambiguous"), "\(command): \(r.stderr)")
+            #expect(r.stderr.contains("calib rename --db db.sqlite 'db.sqlite:full' NEW"), "\(r.stderr)")
+        }
+        // Where no file is named like its first part, the old name still reads, and a run resumes it.
+        let away = try CLI.run(["show", "--db", db, "db.sqlite:full", "--json"])
+        #expect(away.status == 0 && away.stdout.contains("\"bitwidth\": 4"), "\(away.stderr)")
+        let resumed = try CLI.run(["run", "--db", db, "--session", "db.sqlite:full", Self.batches])
+        #expect(resumed.status == 0 && resumed.stdout.contains("0 batches added, 3 skipped"), "\(resumed.stderr)")
+        // Renaming it removes the ambiguity.
+        #expect(try CLI.run(["rename", "--db", db, "db.sqlite:full", "legacy-full"]).status == 0)
+        let full = try CLI.run(["show", "--db", "db.sqlite", "db.sqlite:full", "--json"], directory: dir.url.path)
+        #expect(full.status == 0 && full.stdout.contains("\"bitwidth\": 8"), "\(full.stderr)")
+        #expect(try CLI.run(["show", "--db", db, "legacy-full"]).status == 0)
+        // PATH:NAME whose PATH does not exist says so.
+        let missing = try CLI.run(["show", "--db", db, dir.path("nope.sqlite") + ":full"])
+        #expect(missing.status == 1 && missing.stderr.contains("nope.sqlite, which does not exist"), "\(missing.stderr)")
+        #expect(try CLI.run(["show", "--help"]).stdout.contains("PATH:NAME"))
+    }
+
+    /// A run whose session is removed while it writes stops at its next commit with a message, instead
+    /// of a foreign-key error or a success report.
+    @Test func runIntoARemovedSessionFailsClearly() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("removed.sqlite")
+        let store = try CalibStore(path: db)
+        let session = try store.createSession(name: "gone", observer: ObserverConfig(), scheme: QuantScheme())
+        try store.removeSessions(["gone"])
+        let commit = BatchCommit(
+            batches: [
+                BatchRecord(
+                    seq: 0, source: "x", contentHash: String(repeating: "0", count: 32), tensors: 0, elements: 0, bytes: 0,
+                    addedAt: "2026-01-01T00:00:00Z")
+            ],
+            tensors: [])
+        #expect {
+            try store.commit(commit, session: session, expectedBatches: 0)
+        } throws: { "\($0)".contains("was removed (or replaced) by another process") }
+    }
+}
