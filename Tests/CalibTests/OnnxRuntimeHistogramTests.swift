@@ -119,6 +119,89 @@ import Testing
         }
     }
 
+    /// onnxruntime's growth of a signed grid, worked by hand: T 1 -> 3 with 4 bins gives stride 0.5,
+    /// 5 bins more each side, T2 = 3.5, the old counts in bins 5..<9.
+    @Test func signedGridGrowsSymmetrically() throws {
+        var h = OnnxRuntimeHistogram(kind: .signed, bins: 4)
+        try h.collect([-1, 1])
+        #expect(h.edges == [-1, -0.5, 0, 0.5, 1])
+        #expect(h.counts == [1, 0, 0, 1])
+        try h.collect([3])
+        #expect(h.counts == [0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1])
+        #expect(h.threshold == 3.5 && h.edges.first == -3.5 && h.edges.last == 3.5)
+        #expect((h.min, h.max) == (-1, 3))
+        try h.collect([0.2, -3.5])
+        #expect(h.counts.count == 14, "within the grid: no growth")
+        #expect(h.counts[0] == 1 && h.counts[7] == 1)
+    }
+
+    /// A first collect of zeros has T = 0 (numpy widens the range to +-0.5); the next one regrids to
+    /// its own T and adds the old counts bin for bin, as onnxruntime does.
+    @Test func zeroThresholdIsReplaced() throws {
+        var h = OnnxRuntimeHistogram(kind: .signed, bins: 4)
+        try h.collect([0, 0])
+        #expect(h.edges == [-0.5, -0.25, 0, 0.25, 0.5])
+        #expect(h.counts == [0, 0, 2, 0] && h.threshold == 0)
+        try h.collect([2, -2])
+        #expect(h.edges == [-2, -1, 0, 1, 2])
+        #expect(h.counts == [1, 0, 2, 1] && h.threshold == 2)
+    }
+
+    /// The |x| grid starts at the first collect's smallest |x| and grows by np.arange steps; values
+    /// below its first edge are dropped.
+    @Test func absoluteGridGrowsUpwards() throws {
+        var h = OnnxRuntimeHistogram(kind: .absolute, bins: 4)
+        #expect(h.needsAbsoluteMinimum)
+        try h.collect([0.5, -1, 2])
+        #expect(!h.needsAbsoluteMinimum)
+        #expect(h.edges == [0.5, 0.875, 1.25, 1.625, 2])
+        #expect(h.counts == [1, 1, 0, 1])
+        try h.collect([3, 0.1])
+        #expect(h.edges == [0.5, 0.875, 1.25, 1.625, 2, 2.375, 2.75, 3.125])
+        #expect(h.counts == [1, 1, 0, 1, 0, 0, 1])
+        #expect((h.min, h.max) == (-1, 3))
+    }
+
+    /// NaN and infinities are skipped; a collect without a finite value changes nothing.
+    @Test func nonFiniteValuesAreSkipped() throws {
+        for kind in OnnxRuntimeHistogram.Kind.allCases {
+            var plain = OnnxRuntimeHistogram(kind: kind, bins: 16)
+            try plain.collect([1, -2, 0.5])
+            var noisy = OnnxRuntimeHistogram(kind: kind, bins: 16)
+            try noisy.collect([])
+            try noisy.collect([.nan, .infinity])
+            #expect(!noisy.hasData)
+            try noisy.collect([1, .nan, -.infinity, -2, .infinity, 0.5])
+            #expect(noisy == plain, "\(kind)")
+        }
+    }
+
+    /// An extent built from a separate min/max pass gives the same collect as one computed here.
+    @Test func extentFromMinMaxPass() throws {
+        let values: [Float] = [0.25, -3, 1.5, 2]
+        for kind in OnnxRuntimeHistogram.Kind.allCases {
+            var own = OnnxRuntimeHistogram(kind: kind, bins: 8)
+            try own.collect(values)
+            try own.collect(values.map { $0 * 2 })
+            var fed = OnnxRuntimeHistogram(kind: kind, bins: 8)
+            for batch in [values, values.map { $0 * 2 }] {
+                let absMin: Float = fed.needsAbsoluteMinimum ? batch.map(abs).min()! : 0
+                var pass = try fed.beginCollect(CollectExtent(min: batch.min()!, max: batch.max()!, absMin: absMin))
+                pass.count(batch)
+                fed.finish(pass)
+            }
+            #expect(fed == own, "\(kind)")
+        }
+    }
+
+    /// A grid that would outgrow the bound throws instead of allocating.
+    @Test func growthIsBounded() throws {
+        var h = OnnxRuntimeHistogram(kind: .signed, bins: 2048)
+        try h.collect([-1e-3, 1e-3])
+        #expect(throws: HistogramError.tooManyBins) { try h.collect([1e6]) }
+        #expect(h.counts.count == 2048, "state unchanged")
+    }
+
     /// numpy's float32 floor division, on the cases that make `//` differ from a plain floor.
     @Test func floorDivisionMatchesNumpy() {
         #expect(OnnxRuntimeHistogram.floorDivide(7, 2) == 3)

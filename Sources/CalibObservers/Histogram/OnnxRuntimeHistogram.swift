@@ -51,6 +51,10 @@ public struct OnnxRuntimeHistogram: Sendable, Hashable {
     /// Whether any collect has happened.
     public var hasData: Bool { !counts.isEmpty }
 
+    /// Whether the next collect's extent must hold the smallest `|x|`: only the first collect of an
+    /// `absolute` histogram starts its grid there.
+    public var needsAbsoluteMinimum: Bool { kind == .absolute && !hasData }
+
     /// One onnxruntime `collect` over `values` (one batch, or every batch concatenated).
     public mutating func collect(_ values: UnsafeBufferPointer<Float>) throws(HistogramError) {
         var extent = CollectExtent()
@@ -193,10 +197,22 @@ public struct CollectExtent: Sendable, Hashable {
     public var max: Float = -.infinity
     public var absMin: Float = .infinity
     public var absMax: Float = -.infinity
-    /// Finite values seen.
+    /// Finite values seen (at least 1 when built from a min/max pass that saw any).
     public var count: Int = 0
 
     public init() {}
+
+    /// The extent from a min/max pass made elsewhere (the kernels' `BatchRange` of each batch, widened
+    /// over them): `|x|`'s maximum follows from min and max; its minimum is needed only by the first
+    /// collect of an `absolute` histogram (`OnnxRuntimeHistogram.needsAbsoluteMinimum`), and any
+    /// value does for the others. `min > max` means no finite value.
+    public init(min: Float, max: Float, absMin: Float = 0) {
+        self.min = min
+        self.max = max
+        absMax = min <= max ? Swift.max(abs(min), abs(max)) : -.infinity
+        self.absMin = min <= max ? absMin : .infinity
+        count = min <= max ? 1 : 0
+    }
 
     public mutating func add(_ values: UnsafeBufferPointer<Float>) {
         var lo = min
@@ -325,7 +341,7 @@ struct UniformGrid: Sendable {
                 } else if k != n - 1 && x >= e[k + 1] {
                     k += 1
                 }
-                counts[k] += 1
+                counts[k] &+= 1
             }
         }
     }
@@ -361,7 +377,7 @@ struct EdgeGrid: Sendable {
                 var k = Int(g)
                 while k > 0 && d < e[k] { k -= 1 }
                 while k < n - 1 && d >= e[k + 1] { k += 1 }
-                counts[k] += 1
+                counts[k] &+= 1
             }
         }
     }
