@@ -16,7 +16,7 @@ public struct CheckedSession: Sendable {
 
     public var session: Session
     public var batches: Int
-    /// "default" first.
+    /// The encoding sets given at once (`checkValues` gives one at a time).
     public var labels: [Label]
 }
 
@@ -35,7 +35,7 @@ extension CalibStore {
     /// Every stored value through the readers' domain checks (types, counts, ranges, grids, array
     /// lengths, JSON), row by row, so that each bad row is a finding naming its session and tensor
     /// (a reader stops at the first). `visit` is given each readable session with its readable rows
-    /// and returns more findings: CalibKit re-derives the encodings there. A database whose schema
+    /// (one encoding set at a time) and returns more findings: CalibKit re-derives the encodings there. A database whose schema
     /// is not complete is not read (the structural check reports how far it is).
     public func checkValues(_ visit: (CheckedSession) throws -> [CheckFinding]) throws -> [CheckFinding] {
         guard try appliedMigrations().count == Self.schemaVersion else { return [] }
@@ -92,7 +92,7 @@ extension CalibStore {
                     add(name, nil, "encodings labelled '\(orphan)' belong to no encoding set")
                 }
 
-                var checked: [CheckedSession.Label] = []
+                // One label at a time: a large session's encodings are held once, not once per label.
                 for (label, derivedAt) in labels {
                     var encodings: [Int64: Encoding] = [:]
                     let rows = try Row.fetchCursor(
@@ -108,10 +108,10 @@ extension CalibStore {
                     let reports = tensors.compactMap { t, stats in
                         encodings[t.id].map { TensorReport(tensor: t, stats: stats, encoding: $0) }
                     }
-                    checked.append(CheckedSession.Label(label: label, derivedAt: derivedAt, reports: reports))
-                }
-                if let session, let batches {
-                    findings += try visit(CheckedSession(session: session, batches: batches, labels: checked))
+                    if let session, let batches {
+                        let set = CheckedSession.Label(label: label, derivedAt: derivedAt, reports: reports)
+                        findings += try visit(CheckedSession(session: session, batches: batches, labels: [set]))
+                    }
                 }
             }
             return findings

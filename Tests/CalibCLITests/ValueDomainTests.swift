@@ -49,7 +49,8 @@ import Testing
         #expect(try CLI.run(["check", "--db", db]).status == 0)
     }
 
-    /// Non-finite encoding values that an older calib wrote as NULL read back (as NaN): `show`
+    /// Non-finite encoding values that an older calib wrote as NULL (without a row digest, which
+    /// schema 5 added) read back (as NaN): `show`
     /// works, `export` refuses them through its coverage check, and a later run re-derives them.
     @Test func nullEncodingValuesReadBack() throws {
         let dir = TemporaryDirectory()
@@ -59,7 +60,10 @@ import Testing
         let store = try CalibStore(path: db)
         try store.writer.write { db in
             try db.execute(
-                sql: "UPDATE encodings SET scale = 1e999, enc_min = NULL WHERE tensor_id = (SELECT min(id) FROM tensors)")
+                sql: """
+                    UPDATE encodings SET scale = 1e999, enc_min = NULL, digest = NULL
+                    WHERE tensor_id = (SELECT min(id) FROM tensors)
+                    """)
         }
         #expect(try CLI.run(["show", "--db", db, "s"]).status == 0)
         let export = try CLI.run(["export", "--db", db, "s", "-o", dir.path("out.json")])
