@@ -176,4 +176,56 @@ import Darwin
             "\(stderr)")
         #expect(try Self.sessions(db).isEmpty)
     }
+
+    /// A zip with one deflated member `big.npy` of junk data that declares `declared` bytes inflated
+    /// (refused before the data is looked at, so it need not be real deflate).
+    static func deflatedNpz(declared: UInt32, compressed: Int) -> Data {
+        func le16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        let name = Array("big.npy".utf8)
+        let data = [UInt8](repeating: 0x5A, count: compressed)
+        var out = le32(0x0403_4b50) + le16(20) + le16(0) + le16(8) + le32(0) + le32(0)
+        out += le32(UInt32(compressed)) + le32(declared) + le16(UInt16(name.count)) + le16(0) + name + data
+        let central = out.count
+        out += le32(0x0201_4b50) + le16(20) + le16(20) + le16(0) + le16(8) + le32(0) + le32(0)
+        out += le32(UInt32(compressed)) + le32(declared) + le16(UInt16(name.count)) + le16(0) + le16(0)
+        out += le16(0) + le16(0) + le32(0) + le32(0) + name
+        let size = out.count - central
+        out += le32(0x0605_4b50) + le16(0) + le16(0) + le16(1) + le16(1) + le32(UInt32(size)) + le32(UInt32(central)) + le16(0)
+        return Data(out)
+    }
+
+    /// Finding 7a through the CLI: under a memory limit (here `ulimit -v` 3 GB, by prlimit), an npz
+    /// member declaring 2.9 GB used to crash calib in malloc ("out of memory allocating"); it is now
+    /// refused before anything is allocated, naming the file, the member and the limit.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
+    func npzBeyondTheMemoryLimitIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.path("bomb.npz")
+        try Self.deflatedNpz(declared: 2_900_000_000, compressed: 2_900_000).write(to: URL(fileURLWithPath: input))
+        let db = dir.path("cal.sqlite")
+        let r = try CLI.run(
+            ["--as=3000000000", CLI.executable.path, "run", "--db", db, "--session", "s", input],
+            executable: URL(fileURLWithPath: "/usr/bin/prlimit"))
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "calib: error: \(input): tensor 'big': the archive's deflated members inflate to 2900000000 bytes in memory "
+                    + "(this one to 2900000000), more than half of what the address-space limit (ulimit -v) leaves"),
+            "\(r.stderr)")
+        #expect(try Self.sessions(db).isEmpty)
+
+        // A stdin frame beyond the limit is refused by its header, not read until malloc fails.
+        // (Only the header is sent: calib stops reading there, and more would meet a closed pipe.)
+        let frame = TensorFiles.safetensors(
+            header: #"{"x":{"dtype":"F32","shape":[900000000],"data_offsets":[0,3600000000]}}"#, data: Data())
+        let s = try CLI.run(
+            ["--as=3000000000", CLI.executable.path, "run", "--db", db, "--session", "s", "-"], stdin: frame,
+            executable: URL(fileURLWithPath: "/usr/bin/prlimit"))
+        #expect(s.status == 1, "\(s.stderr)")
+        #expect(
+            s.stderr.contains(
+                "stdin#0: frame of 3600000079 bytes is larger than the address-space limit (ulimit -v) (3000000000 bytes)"),
+            "\(s.stderr)")
+    }
 }
