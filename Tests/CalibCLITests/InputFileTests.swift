@@ -268,4 +268,27 @@ import Darwin
         #expect(lo.count == rows && hi.count == rows)
         #expect(lo.allSatisfy { $0 == -500 } && hi.allSatisfy { $0 == 496 })
     }
+
+    /// Sibling of 7b: `[130000000]` per channel, once it no longer aborts allocating 64 GB, ran for
+    /// minutes and then failed in SQLite ("string or blob too big") without naming the tensor. It is
+    /// refused before anything is observed, naming the file, tensor and what to do instead.
+    @Test func moreChannelsThanTheStoreHoldsAreRefusedUpFront() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.path("wide.safetensors")
+        let count = 130_000_000
+        let header = TensorFiles.safetensors(
+            header: #"{"x":{"dtype":"U8","shape":["# + "\(count)" + #"],"data_offsets":[0,"# + "\(count)" + "]}}", data: Data())
+        #expect(FileManager.default.createFile(atPath: input, contents: header))
+        #expect(truncate(input, off_t(header.count + count)) == 0)  // sparse: zeros, no disk
+        let db = dir.path("cal.sqlite")
+        let r = try CLI.run(["run", "--db", db, "--session", "s", "--per-channel-axis", "0", input])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "calib: error: \(input): tensor 'x': per-channel axis 0 has 130000000 channels (shape [130000000]), more than the "
+                    + "125000000 a tensor's per-channel arrays can hold"), "\(r.stderr)")
+        #expect(try Self.sessions(db).isEmpty)
+        // Per tensor it is an ordinary batch.
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", input]).status == 0)
+    }
 }
