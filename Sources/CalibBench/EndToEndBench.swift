@@ -180,6 +180,59 @@ enum EndToEndBench {
         try cliRuns(
             root: root, dir: dir, bytes: bytes, batches: batches, reps: reps, largestTensor: shape.reduce(1, *) * 4, quick: quick)
         try perChannelRuns(root: root, quick: quick)
+        try perChannelMemoryRuns(root: root, quick: quick)
+    }
+
+    /// Peak RSS of `calib run` on single tensors with many channels (issue 13, #7b): the observer's
+    /// accumulators must be O(channels), not channels x pieces (these peaked at 8.3 GB and 1.6 GB).
+    static func perChannelMemoryRuns(root: String, quick: Bool) throws {
+        guard let calib = Subprocess.calib else { return }
+        let cases: [(label: String, dtype: String, shape: [Int], flags: [String])] = [
+            ("activation, axis -1", "F32", quick ? [4, 4_000_000] : [4, 16_000_000], ["--per-channel-axis", "-1"]),
+            ("weight, --role param", "F16", quick ? [65536, 2048] : [262144, 2048], ["--role", "param"]),
+        ]
+        var table = Table(header: ["per-channel `calib run`", "shape", "channels", "MiB", "seconds", "peak RSS", "bytes/channel"])
+        table.rightAligned = [2, 3, 4, 5, 6]
+        for c in cases {
+            let path = root + "/wide.safetensors"
+            let size = c.dtype == "F16" ? 2 : 4
+            let bytes = c.shape.reduce(1, *) * size
+            let header = #"{"w":{"dtype":""# + c.dtype + #"","shape":"# + "\(c.shape)" + #","data_offsets":[0,"# + "\(bytes)]}}"
+            var file = Data()
+            withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { file.append(contentsOf: $0) }
+            file.append(Data(header.utf8))
+            var chunk = Data(capacity: 1 << 20)
+            for i in 0..<((1 << 20) / size) {
+                let v = Float(i % 997) - 500
+                if size == 2 {
+                    withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { chunk.append(contentsOf: $0) }
+                } else {
+                    withUnsafeBytes(of: v.bitPattern.littleEndian) { chunk.append(contentsOf: $0) }
+                }
+            }
+            FileManager.default.createFile(atPath: path, contents: file)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.seekToEnd()
+            var left = bytes
+            while left > 0 {
+                try handle.write(contentsOf: chunk.prefix(left))
+                left -= min(left, chunk.count)
+            }
+            try handle.close()
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let db = root + "/wide.sqlite"
+            let r = try Subprocess.run(calib, ["run", "--db", db, "--session", "w"] + c.flags + [path])
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+            guard r.status == 0 else { throw BenchError("calib run failed (\(r.status)): \(r.stderr)") }
+            let channels = c.flags.contains("-1") ? c.shape.last! : c.shape[0]
+            table.add([
+                c.label, "\(c.shape)", "\(channels)", f1(Double(bytes) / Double(1 << 20)), f2(r.seconds), f1(r.peakMiB) + " MiB",
+                f1(r.peakMiB * Double(1 << 20) / Double(channels)),
+            ])
+        }
+        print()
+        print(table.render())
+        print("   Per-channel statistics and encodings are arrays per channel: the peak grows with the channels, not the pieces.")
     }
 
     /// Many per-channel tensors: each commit writes megabytes of statistics and encodings, so how

@@ -66,7 +66,7 @@ public enum RangeKernel {
     private struct Work {
         var tensor: Int
         var piece: Piece
-        /// Where the piece's accumulators start in the shared key buffers.
+        /// Where its tensor's accumulators start in the shared key buffers.
         var keys: Int
         /// The piece's bytes when they are one range (every channel of its rows, or per-tensor).
         var contiguous: UnsafeRawBufferPointer?
@@ -81,6 +81,13 @@ public enum RangeKernel {
         var keyCount = 0
         var shapes: [(outer: Int, channels: Int, inner: Int)] = []
         var scattered = [Bool](repeating: false, count: tensors.count)
+        // Accumulator sets per tensor. Pieces that cut the channels (a tensor with few rows) touch
+        // disjoint channels and share one set; pieces of whole rows all touch every channel and
+        // get one set per worker, never one per piece: memory is O(channels), not channels x pieces
+        // (16 M channels in 64 pieces took 8 GB). Min/max merge exactly in any grouping, so the
+        // result is bit-identical.
+        var slabs = [Int](repeating: 1, count: tensors.count)
+        let workerCount = Swift.max(1, threads)
         for (i, tensor) in tensors.enumerated() {
             let count = tensor.elementCount
             let shape = layout(tensor, channelAxis: channelAxes[i])
@@ -93,6 +100,7 @@ public enum RangeKernel {
             if pieces.isEmpty {
                 pieces = [Piece(outer: 0..<(shape.channels == 1 ? count : shape.outer), channels: 0..<shape.channels)]
             }
+            if pieces.count > 1 && pieces.allSatisfy({ $0.channels.count == shape.channels }) { slabs[i] = workerCount }
             for piece in pieces {
                 var contiguous: UnsafeRawBufferPointer? = nil
                 if shape.channels == 1 {
@@ -106,9 +114,10 @@ public enum RangeKernel {
                     scattered[i] = true
                 }
                 work.append(Work(tensor: i, piece: piece, keys: keyCount, contiguous: contiguous))
-                keyCount += shape.channels
             }
+            keyCount += shape.channels * slabs[i]
         }
+        let workers = Swift.min(workerCount, Swift.max(1, work.count))
 
         let mins = UnsafeMutableBufferPointer<Int32>.allocate(capacity: Swift.max(1, keyCount))
         let maxs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: Swift.max(1, keyCount))
@@ -121,21 +130,31 @@ public enum RangeKernel {
             counts.deallocate()
             faults.deallocate()
         }
-        // Each unit writes only its own accumulators and count; the release callback is the caller's.
+        // Sets shared by the workers start empty; a set of one is initialised piece by piece below.
+        for (i, shape) in shapes.enumerated() where slabs[i] > 1 {
+            if let w = work.first(where: { $0.tensor == i }) {
+                ck_keys_init(mins.baseAddress! + w.keys, maxs.baseAddress! + w.keys, shape.channels * slabs[i])
+            }
+        }
+        // Each worker writes only its own accumulators (or its pieces' channels) and its units'
+        // counts; the release callback is the caller's.
         nonisolated(unsafe) let pmin = mins.baseAddress!, pmax = maxs.baseAddress!, pcount = counts.baseAddress!
         nonisolated(unsafe) let pfault = faults.baseAddress!
         nonisolated(unsafe) let items = work
-        let all = tensors, layouts = shapes
+        let all = tensors, layouts = shapes, sets = slabs
         withoutActuallyEscaping(release) { release in
             nonisolated(unsafe) let done = release
-            let run: @Sendable (Int) -> Void = { w in
+            let run: @Sendable (Int, Int) -> Void = { w, worker in
                 let item = items[w], tensor = all[item.tensor], (_, channels, inner) = layouts[item.tensor]
                 let base = tensor.bytes.baseAddress!, size = tensor.dtype.size
                 let swap: Int32 = tensor.byteOrder != .native && size > 1 ? 1 : 0
                 let dtype = tensor.dtype.kernelCode
-                let kmin = pmin + item.keys, kmax = pmax + item.keys
-                ck_keys_init(kmin, kmax, channels)
                 let piece = item.piece
+                let own = sets[item.tensor] > 1 ? worker * channels : 0
+                let kmin = pmin + item.keys + own, kmax = pmax + item.keys + own
+                if sets[item.tensor] == 1 {
+                    ck_keys_init(kmin + piece.channels.lowerBound, kmax + piece.channels.lowerBound, piece.channels.count)
+                }
                 // A file truncated under its mapping reads as zeros here instead of killing the process.
                 let guarded = ck_guard_begin(tensor.bytes.baseAddress, tensor.bytes.count)
                 defer { if ck_guard_end(guarded) != 0 { pfault[w] = true } }
@@ -152,18 +171,22 @@ public enum RangeKernel {
                     var bad: Int64 = 0
                     let c0 = piece.channels.lowerBound
                     for o in piece.outer {
-                        bad += ck_observe(
-                            isa, dtype, swap, base + (o * channels + c0) * inner * size, 1, piece.channels.count, inner,
-                            kmin + c0, kmax + c0)
+                        let start = base + (o * channels + c0) * inner * size
+                        bad += ck_observe(isa, dtype, swap, start, 1, piece.channels.count, inner, kmin + c0, kmax + c0)
+                        // Each row's slice is one range: let go of it now, not after the whole tensor.
+                        done(item.tensor, UnsafeRawBufferPointer(start: start, count: piece.channels.count * inner * size))
                     }
                     pcount[w] = bad
                 }
                 if let bytes = item.contiguous { done(item.tensor, bytes) }
             }
-            if threads > 1 && work.count > 1 {
-                DispatchQueue.concurrentPerform(iterations: work.count, execute: run)
+            // Worker k takes every workers-th unit (pieces are of similar size).
+            if workers > 1 {
+                DispatchQueue.concurrentPerform(iterations: workers) { k in
+                    for w in stride(from: k, to: items.count, by: workers) { run(w, k) }
+                }
             } else {
-                for w in work.indices { run(w) }
+                for w in work.indices { run(w, 0) }
             }
         }
 
@@ -172,18 +195,23 @@ public enum RangeKernel {
         var w = 0, f = 0
         for (i, tensor) in tensors.enumerated() {
             let channels = shapes[i].channels
-            var kmin = [Int32](repeating: .max, count: channels)
-            var kmax = [Int32](repeating: .min, count: channels)
             var nonfinite = 0
+            var keys: Int? = nil
             while w < work.count && work[w].tensor == i {
-                ck_keys_merge(&kmin, &kmax, pmin + work[w].keys, pmax + work[w].keys, channels)
+                keys = work[w].keys
                 nonfinite += Int(pcount[w])
                 w += 1
             }
             if scattered[i] { release(i, tensor.bytes) }
-            var lo = [Float](repeating: 0, count: channels)
-            var hi = [Float](repeating: 0, count: channels)
-            ck_keys_finish(kmin, kmax, &lo, &hi, channels)
+            var lo = [Float](repeating: .infinity, count: channels)
+            var hi = [Float](repeating: -.infinity, count: channels)
+            if let keys {
+                let kmin = mins.baseAddress! + keys, kmax = maxs.baseAddress! + keys
+                for k in 1..<slabs[i] {
+                    ck_keys_merge(kmin, kmax, kmin + k * channels, kmax + k * channels, channels)
+                }
+                ck_keys_finish(kmin, kmax, &lo, &hi, channels)
+            }
             // A finite float64 beyond float32 converts to ±inf: tell those apart (float64 only, and
             // only when the fast pass found something non-finite, so every other case costs nothing).
             var beyond = 0

@@ -39,8 +39,9 @@ final class MappedFile: @unchecked Sendable {
         }
         // File times advance in clock ticks (a few ms): a write in the tick the file was last
         // changed in would leave them as they are. Wait until that tick is past, then look again.
-        if Snapshot(info).isRecent {
-            usleep(UInt32(Snapshot.tick / 1000))
+        let wait = Snapshot(info).untilSettled
+        if wait > 0 {
+            usleep(UInt32(wait / 1000))
             guard fstat(fd, &info) == 0 else { throw InputError(file: path, "cannot stat: \(MappedFile.lastError())") }
         }
         snapshot = Snapshot(info)
@@ -108,12 +109,13 @@ final class MappedFile: @unchecked Sendable {
             #endif
         }
 
-        /// Changed within the last tick (or in the future): a write now might not move the times.
-        var isRecent: Bool {
+        /// Nanoseconds until a tick has passed since the file last changed (0 when it has; at most
+        /// one tick, also for times in the future): a write before then might not move the times.
+        var untilSettled: Int64 {
             var now = timespec()
             clock_gettime(CLOCK_REALTIME, &now)
             let t = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-            return Swift.max(modified, changed) > t - Self.tick
+            return Swift.min(Self.tick, Swift.max(0, Swift.max(modified, changed) + Self.tick - t))
         }
     }
 

@@ -34,6 +34,7 @@ enum NpzArchive {
     static func tensors(in bytes: UnsafeRawBufferPointer, storage: AnyObject, file: String) throws -> [TensorData] {
         let members = try centralDirectory(of: bytes, file: file)
         guard !members.isEmpty else { throw InputError(file: file, "the archive contains no tensors") }
+        try checkMemory(members, file: file)
         var seen = Set<String>()
         return try members.map { member in
             func fail(_ reason: String) -> InputError { InputError(file: file, tensor: member.tensorName, reason) }
@@ -44,6 +45,32 @@ enum NpzArchive {
             let (data, owner) = try contents(of: member, in: bytes, storage: storage, fail: fail)
             return try NpyParser.tensor(
                 in: data, name: member.tensorName, storage: owner, file: file, tensor: member.tensorName)
+        }
+    }
+
+    /// A deflated member declaring more than any batch should hold, or more than deflate can give.
+    static func looksLikeBomb(_ member: Member) -> Bool {
+        let (bound, overflow) = member.compressedSize.multipliedReportingOverflow(by: maximumCompressionRatio)
+        return member.uncompressedSize > maximumMemberSize || (!overflow && member.uncompressedSize > bound)
+    }
+
+    /// Deflated members are inflated into memory, all of a batch at once, while the batch before
+    /// it may still be held: refuse, naming the member, before allocating anything, when they would
+    /// take more than half of what the machine (its cgroup, `ulimit -v`) has left.
+    static func checkMemory(_ members: [Member], file: String, available: MemoryLimit = .available()) throws {
+        var total: UInt64 = 0
+        let budget = UInt64(Swift.max(0, available.bytes / 2))
+        // A forged size is refused as such when its member is read.
+        let deflated = members.filter { $0.method == 8 && !looksLikeBomb($0) }
+        for member in deflated {
+            total = total &+ member.uncompressedSize
+            guard total > budget else { continue }
+            let all = deflated.reduce(UInt64(0)) { $0 &+ $1.uncompressedSize }
+            throw InputError(
+                file: file, tensor: member.tensorName,
+                "the archive's deflated members inflate to \(all) bytes in memory (this one to \(member.uncompressedSize)), "
+                    + "more than half of \(available.source) (\(available.bytes) bytes); store the arrays uncompressed "
+                    + "(np.savez, not np.savez_compressed): calib maps those instead of reading them into memory")
         }
     }
 
@@ -174,9 +201,7 @@ enum NpzArchive {
             }
         } else {
             // Only inflation allocates, so only deflated members can be bombs.
-            let (bound, overflow) = compressed.multipliedReportingOverflow(by: maximumCompressionRatio)
-            let ratioTooHigh = !overflow && uncompressed > bound
-            guard uncompressed <= maximumMemberSize, !ratioTooHigh else {
+            guard !looksLikeBomb(member) else {
                 throw fail(
                     "refusing: looks like a zip bomb (\(compressed) compressed bytes declared to inflate to \(uncompressed))")
             }
@@ -219,7 +244,9 @@ enum NpzArchive {
         _ input: UnsafeRawBufferPointer, expectedSize: Int, fail: (String) -> InputError
     ) throws -> OwnedBytes {
         // One spare byte tells "exactly as declared" from "more than declared".
-        let output = OwnedBytes(count: expectedSize + 1)
+        guard let output = OwnedBytes(allocating: expectedSize + 1) else {
+            throw fail("cannot allocate \(expectedSize) bytes to inflate the member into (\(MemoryLimit.available()))")
+        }
         var stream = z_stream()
         guard inflateInit2_(&stream, -MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw fail("cannot initialise zlib")

@@ -49,7 +49,11 @@ final class SafetensorsFrameStream {
             let start = filled
             while filled < end {
                 let want = Swift.min(end - filled, Swift.max(4 << 20, filled))
-                frame.resize(to: filled + want)
+                guard frame.tryResize(to: filled + want) else {
+                    throw InputError(
+                        file: source,
+                        "cannot allocate \(filled + want) bytes for the frame (\(MemoryLimit.available())); send smaller frames")
+                }
                 let n = try readFully(
                     into: UnsafeMutableRawBufferPointer(rebasing: frame.pointer[filled..<(filled + want)]), source: source)
                 filled += n
@@ -73,13 +77,13 @@ final class SafetensorsFrameStream {
         let dataSize = SafetensorsParser.dataSize(of: entries)
         let frameSize = dataStart + dataSize
         // The whole frame is held in memory: refuse one that cannot fit rather than trap in malloc.
-        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
-        guard memory <= 0 || frameSize <= memory else {
+        let memory = MemoryLimit.ceiling()
+        guard memory.bytes <= 0 || frameSize <= memory.bytes else {
             throw InputError(
-                file: source, "frame of \(frameSize) bytes is larger than this machine's memory (\(memory) bytes)")
+                file: source, "frame of \(frameSize) bytes is larger than \(memory.source) (\(memory.bytes) bytes)")
         }
         try fill(upTo: frameSize, "data")
-        frame.resize(to: frameSize)
+        _ = frame.tryResize(to: frameSize)  // only shrinks
 
         let bytes = UnsafeRawBufferPointer(rebasing: frame.bytes[0..<frameSize])
         let tensors = try SafetensorsParser.tensors(

@@ -9,6 +9,11 @@ import GRDB
 /// so the database is consistent after any crash and readers in other processes only ever see
 /// whole batches.
 public final class CalibStore: Sendable {
+    /// The most channels one tensor's statistics and encodings can have: each per-channel array is
+    /// one BLOB, SQLite refuses values over 1,000,000,000 bytes (SQLITE_MAX_LENGTH), and the widest
+    /// array (`offset_array`) takes 8 bytes per channel.
+    public static let maximumChannels = 125_000_000
+
     /// Every access goes through it, so that an SQLite error names this database (`StoreConnection`).
     let writer: StoreConnection
     public let path: String

@@ -176,4 +176,119 @@ import Darwin
             "\(stderr)")
         #expect(try Self.sessions(db).isEmpty)
     }
+
+    /// A zip with one deflated member `big.npy` of junk data that declares `declared` bytes inflated
+    /// (refused before the data is looked at, so it need not be real deflate).
+    static func deflatedNpz(declared: UInt32, compressed: Int) -> Data {
+        func le16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        let name = Array("big.npy".utf8)
+        let data = [UInt8](repeating: 0x5A, count: compressed)
+        var out = le32(0x0403_4b50) + le16(20) + le16(0) + le16(8) + le32(0) + le32(0)
+        out += le32(UInt32(compressed)) + le32(declared) + le16(UInt16(name.count)) + le16(0) + name + data
+        let central = out.count
+        out += le32(0x0201_4b50) + le16(20) + le16(20) + le16(0) + le16(8) + le32(0) + le32(0)
+        out += le32(UInt32(compressed)) + le32(declared) + le16(UInt16(name.count)) + le16(0) + le16(0)
+        out += le16(0) + le16(0) + le32(0) + le32(0) + name
+        let size = out.count - central
+        out += le32(0x0605_4b50) + le16(0) + le16(0) + le16(1) + le16(1) + le32(UInt32(size)) + le32(UInt32(central)) + le16(0)
+        return Data(out)
+    }
+
+    /// Finding 7a through the CLI: under a memory limit (here `ulimit -v` 3 GB, by prlimit), an npz
+    /// member declaring 2.9 GB used to crash calib in malloc ("out of memory allocating"); it is now
+    /// refused before anything is allocated, naming the file, the member and the limit.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
+    func npzBeyondTheMemoryLimitIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.path("bomb.npz")
+        try Self.deflatedNpz(declared: 2_900_000_000, compressed: 2_900_000).write(to: URL(fileURLWithPath: input))
+        let db = dir.path("cal.sqlite")
+        let r = try CLI.run(
+            ["--as=3000000000", CLI.executable.path, "run", "--db", db, "--session", "s", input],
+            executable: URL(fileURLWithPath: "/usr/bin/prlimit"))
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "calib: error: \(input): tensor 'big': the archive's deflated members inflate to 2900000000 bytes in memory "
+                    + "(this one to 2900000000), more than half of what the address-space limit (ulimit -v) leaves"),
+            "\(r.stderr)")
+        #expect(try Self.sessions(db).isEmpty)
+
+        // A stdin frame beyond the limit is refused by its header, not read until malloc fails.
+        // (Only the header is sent: calib stops reading there, and more would meet a closed pipe.)
+        let frame = TensorFiles.safetensors(
+            header: #"{"x":{"dtype":"F32","shape":[900000000],"data_offsets":[0,3600000000]}}"#, data: Data())
+        let s = try CLI.run(
+            ["--as=3000000000", CLI.executable.path, "run", "--db", db, "--session", "s", "-"], stdin: frame,
+            executable: URL(fileURLWithPath: "/usr/bin/prlimit"))
+        #expect(s.status == 1, "\(s.stderr)")
+        #expect(
+            s.stderr.contains(
+                "stdin#0: frame of 3600000079 bytes is larger than the address-space limit (ulimit -v) (3000000000 bytes)"),
+            "\(s.stderr)")
+    }
+
+    /// Finding 7b: per-channel statistics used to take channels x pieces accumulators, and the pages
+    /// of a tensor cut along its channels stayed resident until the whole tensor was read: a 1 GiB
+    /// `[262144, 2048]` weight peaked at 1.6 GB. This 256 MiB `[65536, 2048]` float16 weight (64
+    /// pieces) peaked at about 330 MB before; now at the run's usual ~50 MB.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time")))
+    func perChannelMemoryDoesNotGrowWithPieces() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.path("weight.safetensors")
+        let (rows, columns) = (65536, 2048)
+        let header = TensorFiles.safetensors(
+            header: #"{"w":{"dtype":"F16","shape":["# + "\(rows),\(columns)" + #"],"data_offsets":[0,"# + "\(rows * columns * 2)"
+                + "]}}",
+            data: Data())
+        var mib = Data(capacity: 1 << 20)
+        for i in 0..<(1 << 19) {
+            withUnsafeBytes(of: Float16(Float(i % 997) - 500).bitPattern.littleEndian) { mib.append(contentsOf: $0) }
+        }
+        #expect(FileManager.default.createFile(atPath: input, contents: header))
+        let handle = try #require(FileHandle(forWritingAtPath: input))
+        try handle.seekToEnd()
+        for _ in 0..<((rows * columns * 2) >> 20) { try handle.write(contentsOf: mib) }
+        try handle.close()
+
+        let db = dir.path("cal.sqlite")
+        let r = try CLI.run(
+            ["-v", CLI.executable.path, "run", "--db", db, "--session", "w", "--role", "param", input],
+            executable: URL(fileURLWithPath: "/usr/bin/time"))
+        #expect(r.status == 0, "\(r.stderr)")
+        let line = try #require(r.stderr.split(separator: "\n").first { $0.contains("Maximum resident set size (kbytes)") })
+        let peak = try #require(Int(line.split(separator: " ").last ?? "")) * 1024
+        #expect(peak < 150 << 20, "peak RSS \(peak >> 20) MiB")
+        // Every row of 2048 consecutive values holds each of -500 ... 496.
+        let show = try CLI.run(["show", "--db", db, "w", "--json"])
+        let encodings = (show.json as? [String: Any])?["encodings"] as? [String: Any]
+        let w = try #require(encodings?["w"] as? [String: Any])
+        let lo = try #require(w["observed_min"] as? [Double]), hi = try #require(w["observed_max"] as? [Double])
+        #expect(lo.count == rows && hi.count == rows)
+        #expect(lo.allSatisfy { $0 == -500 } && hi.allSatisfy { $0 == 496 })
+    }
+
+    /// Sibling of 7b: `[130000000]` per channel, once it no longer aborts allocating 64 GB, ran for
+    /// minutes and then failed in SQLite ("string or blob too big") without naming the tensor. It is
+    /// refused before anything is observed, naming the file, tensor and what to do instead.
+    @Test func moreChannelsThanTheStoreHoldsAreRefusedUpFront() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.path("wide.safetensors")
+        let count = 130_000_000
+        let header = TensorFiles.safetensors(
+            header: #"{"x":{"dtype":"U8","shape":["# + "\(count)" + #"],"data_offsets":[0,"# + "\(count)" + "]}}", data: Data())
+        #expect(FileManager.default.createFile(atPath: input, contents: header))
+        #expect(truncate(input, off_t(header.count + count)) == 0)  // sparse: zeros, no disk
+        let db = dir.path("cal.sqlite")
+        let r = try CLI.run(["run", "--db", db, "--session", "s", "--per-channel-axis", "0", input])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "calib: error: \(input): tensor 'x': per-channel axis 0 has 130000000 channels (shape [130000000]), more than the "
+                    + "125000000 a tensor's per-channel arrays can hold"), "\(r.stderr)")
+        #expect(try Self.sessions(db).isEmpty)
+        // Per tensor it is an ordinary batch.
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", input]).status == 0)
+    }
 }

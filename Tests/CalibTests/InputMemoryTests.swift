@@ -5,6 +5,7 @@ import Testing
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibReaders
+@testable import CalibSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -100,5 +101,40 @@ import Darwin
         let removed = try Self.reader(path)
         #expect(unlink(path) == 0)
         #expect(throws: InputError.self) { try removed.checkUnchanged() }
+    }
+
+    /// Finding 7a: a 16 MB npz whose member declares 16 GiB used to be inflated (15.9 GB of memory)
+    /// before failing. Deflated members are now checked against the memory left, all of a batch
+    /// together, before anything is allocated, and the error names the file and the member.
+    @Test func npzMembersAreBoundedByAvailableMemory() throws {
+        let junk = [UInt8](repeating: 0x5A, count: 16_000_000)  // 1:1074, below the ratio refused as a bomb
+        let zip = Zip.build([("first.npy", junk), ("big.npy", junk)], zip64: true, method: 8, declaredSize: 16 << 30)
+        let members = try zip.withUnsafeBytes { try NpzArchive.centralDirectory(of: $0, file: "bomb.npz") }
+        let limit = MemoryLimit(bytes: 48 << 30, source: "the memory available on this machine")
+        do {
+            try NpzArchive.checkMemory(members, file: "bomb.npz", available: limit)
+            Issue.record("32 GiB of deflated members passed half of a 48 GiB limit")
+        } catch let error as InputError {
+            #expect(error.file == "bomb.npz")
+            // The first member alone fits; the second one crosses half of what is left.
+            #expect(error.tensor == "big")
+            #expect(
+                error.reason
+                    == "the archive's deflated members inflate to 34359738368 bytes in memory (this one to 17179869184), "
+                    + "more than half of the memory available on this machine (51539607552 bytes); store the arrays "
+                    + "uncompressed (np.savez, not np.savez_compressed): calib maps those instead of reading them into memory")
+        }
+        // Within half of what is left, and stored members (mapped, not inflated), pass.
+        try NpzArchive.checkMemory(members, file: "bomb.npz", available: MemoryLimit(bytes: 64 << 30 + 2, source: "x"))
+        let stored = Zip.build([("big.npy", junk)], zip64: true, method: 0)
+        let storedMembers = try stored.withUnsafeBytes { try NpzArchive.centralDirectory(of: $0, file: "s.npz") }
+        try NpzArchive.checkMemory(storedMembers, file: "s.npz", available: MemoryLimit(bytes: 1000, source: "x"))
+    }
+
+    /// The limits calib reads are real numbers here: physical memory, and what is available below it.
+    @Test func memoryLimitsAreRead() {
+        let ceiling = MemoryLimit.ceiling(), available = MemoryLimit.available()
+        #expect(ceiling.bytes > 1 << 26 && ceiling.bytes <= MemoryLimit.physical)
+        #expect(available.bytes > 0 && available.bytes <= ceiling.bytes)
     }
 }

@@ -112,6 +112,14 @@ extension CalibrationRunner {
         try Self.validate(settings, tensor: tensor.name, session: session.name)
         let axis = try Self.channelAxis(settings.observer.channelAxis, of: tensor, source: batch.source)
         let channels = axis.map { tensor.shape[$0] } ?? 1
+        if let axis, channels > CalibStore.maximumChannels {
+            // Refused before any byte is observed, not by SQLite at the commit after the whole read.
+            throw InputError(
+                file: batch.source, tensor: tensor.name,
+                "per-channel axis \(axis) has \(channels) channels (shape \(tensor.shape)), more than the "
+                    + "\(CalibStore.maximumChannels) a tensor's per-channel arrays can hold (SQLite stores at most 1 GB per value); "
+                    + "observe it per tensor (--per-tensor) or on another axis")
+        }
         var observer = settings.observer
         observer.channelAxis = axis
         guard let stored else {

@@ -53,6 +53,12 @@ public final class OwnedBytes: @unchecked Sendable {
         pointer = UnsafeMutableRawBufferPointer(start: Self.reallocate(nil, max(count, 1)), count: max(count, 1))
     }
 
+    /// nil when the allocation fails, for callers that can refuse their input instead of trapping.
+    public init?(allocating count: Int) {
+        guard let p = realloc(nil, max(count, 1)) else { return nil }
+        pointer = UnsafeMutableRawBufferPointer(start: p, count: max(count, 1))
+    }
+
     public var bytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(pointer)[0..<pointer.count])
     }
@@ -61,6 +67,13 @@ public final class OwnedBytes: @unchecked Sendable {
     /// copy). Only while no tensor points into it: the address may change.
     public func resize(to count: Int) {
         pointer = UnsafeMutableRawBufferPointer(start: Self.reallocate(pointer.baseAddress, max(count, 1)), count: max(count, 1))
+    }
+
+    /// As `resize(to:)`, but false (the buffer unchanged) when the memory cannot be had.
+    public func tryResize(to count: Int) -> Bool {
+        guard let p = realloc(pointer.baseAddress, max(count, 1)) else { return false }
+        pointer = UnsafeMutableRawBufferPointer(start: p, count: max(count, 1))
+        return true
     }
 
     private static func reallocate(_ old: UnsafeMutableRawPointer?, _ count: Int) -> UnsafeMutableRawPointer {
