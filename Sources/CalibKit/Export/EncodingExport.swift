@@ -60,7 +60,8 @@ public struct EncodingExport {
     }
 
     /// Writes to `path` (a directory for directory formats), or to standard output when nil. Files
-    /// appear whole or not at all. `store`: the database the session came from, which no output may be.
+    /// appear whole or not at all (`ExportOutput`), a directory's members as a set (`ExportDirectory`);
+    /// a device, FIFO or `/dev/stdout` is written in place, a symlink's target replaced. `store`: the database the session came from, which no output may be.
     public func write(to path: String?, protecting store: CalibStore?) throws {
         if let path, let store { try store.refuseOverwriting(path) }
         guard format.writesDirectory else {
@@ -73,8 +74,7 @@ public struct EncodingExport {
         guard case .directory(let members) = try format.render(content, options: options) else { return }
         let dir = URL(fileURLWithPath: path)
         for (name, _) in members { try store?.refuseOverwriting(dir.appendingPathComponent(name).path) }
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        for (name, data) in members { try data.write(to: dir.appendingPathComponent(name), options: .atomic) }
+        try ExportDirectory.write(members, to: dir.path)
     }
 }
 
