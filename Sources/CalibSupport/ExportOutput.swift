@@ -65,6 +65,10 @@ public final class ExportOutput {
             (target, temporary) = (nil, nil)
             fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)
             if fd < 0 { throw OutputError(path: path, errno: errno) }
+        case .descriptor(let n):
+            (target, temporary) = (nil, nil)
+            fd = fcntl(n, F_DUPFD_CLOEXEC, 0)
+            if fd < 0 { throw OutputError(path: path, errno: errno) }
         case .file(let file, let mode):
             let (temporary, fd, slot) = try ExportTarget.createTemporary(beside: file, reportingAs: path, open: Self.openNew)
             (target, self.temporary, self.fd, cleanupSlot) = (file, temporary, fd, slot)
@@ -176,13 +180,42 @@ public enum ExportTarget {
         /// A regular file to create or replace atomically: `path`, or the file a symlink (chain) points
         /// to, with the permissions of the file it replaces (nil for a new file).
         case file(String, mode: mode_t?)
-        /// Not a regular file (a device, FIFO, socket, terminal, `/proc/self/fd/N`): written in place.
+        /// Not a regular file (a device, FIFO, socket, terminal): written in place.
         case node
+        /// One of this process's open descriptors (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`, or a
+        /// link to one): written through a duplicate of it, so `-o /dev/stdout >> log` appends to the
+        /// log as the shell opened it, and `> file` is not replaced under the shell.
+        case descriptor(Int32)
+    }
+
+    /// The descriptor `path` (or a symlink in its chain) names, if it is one of the process's own.
+    static func ownDescriptor(_ path: String) -> Int32? {
+        var current = path
+        for _ in 0..<40 {
+            switch current {
+            case "/dev/stdin": return 0
+            case "/dev/stdout": return 1
+            case "/dev/stderr": return 2
+            default: break
+            }
+            for prefix in ["/dev/fd/", "/proc/self/fd/", "/proc/\(getpid())/fd/"] where current.hasPrefix(prefix) {
+                if let n = Int32(current.dropFirst(prefix.count)) { return n }
+            }
+            var lst = stat()
+            guard lstat(current, &lst) == 0, lst.st_mode & S_IFMT == S_IFLNK else { return nil }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(current, &buffer, buffer.count - 1)
+            guard n > 0 else { return nil }
+            let link = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = link.hasPrefix("/") ? link : directory(of: current) + "/" + link
+        }
+        return nil
     }
 
     /// Follows symlinks: an existing regular file or a dangling link resolve to the file to write, a
     /// directory is an error, anything else is a node.
     public static func resolve(_ path: String) throws -> Kind {
+        if let n = ownDescriptor(path), fcntl(n, F_GETFD) >= 0 { return .descriptor(n) }
         var st = stat()
         if stat(path, &st) == 0 {
             switch st.st_mode & S_IFMT {

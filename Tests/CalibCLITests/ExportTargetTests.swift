@@ -95,6 +95,14 @@ import Testing
         let viaLink = try CLI.run(["export", "--db", db, "s", "--format", "aimet", "-o", stdoutLink])
         #expect(viaLink.status == 0 && viaLink.stdout == expected, "\(viaLink.stderr)")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: stdoutLink) == "/proc/self/fd/1")
+        // Through /dev/stdout into a file the shell opened for appending: appended, not replaced.
+        let log = dir.path("log.txt")
+        try Self.write("first line\n", to: log)
+        let appended = try CLI.run(
+            ["-c", "exec \"$0\" export --db \"$1\" s --format aimet -o /dev/stdout >> \"$2\"", CLI.executable.path, db, log],
+            executable: URL(fileURLWithPath: "/bin/sh"))
+        #expect(appended.status == 0, "\(appended.stderr)")
+        #expect(try String(contentsOfFile: log, encoding: .utf8) == "first line\n" + expected)
         // (/dev/null and /dev/stdout themselves take the same paths as the FIFO and this link; they
         // are not named here, since a regression would replace the machine's own nodes.)
         // A directory is refused, naming it.
