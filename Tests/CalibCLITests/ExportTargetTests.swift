@@ -300,6 +300,17 @@ import Testing
         #expect(
             trt.status == 64 && trt.stderr.contains("--trt-version applies to --format tensorrt only, not aimet"), "\(trt.stderr)"
         )
+        // A header calib's own importer could not read back is refused.
+        for (flag, value) in [
+            ("--trt-version", "10.3"), ("--trt-version", ""), ("--trt-algorithm", "Min Max"), ("--trt-algorithm", ""),
+        ] {
+            let r = try CLI.run(["export", "--db", db, "pc", "--format", "tensorrt", "--tensor", "a", flag, value])
+            #expect(
+                r.status == 1 && r.stdout.isEmpty && r.stderr.contains("\(flag) '\(value)' must be"),
+                "\(flag) \(value): \(r.stderr)")
+        }
+        let header = try CLI.run(["export", "--db", db, "pc", "--format", "tensorrt", "--tensor", "a", "--trt-version", "8601"])
+        #expect(header.status == 0 && header.stdout.hasPrefix("TRT-8601-MinMaxCalibration\na: "), "\(header.stderr)")
         // Encoding formats take them as before.
         let aimet = try CLI.run(["export", "--db", db, "pc", "--format", "aimet", "--bitwidth", "4"])
         #expect(aimet.status == 0 && aimet.stdout.contains("\"bw\": 4"), "\(aimet.stderr)")
