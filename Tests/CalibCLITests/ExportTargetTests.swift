@@ -197,7 +197,17 @@ import Testing
         let link = try CLI.run(["export", "--db", db, "s", "--format", "onnxruntime", "-o", ort])
         #expect(link.status == 1 && link.stderr.contains("\(blocker): it is a symlink"), "\(link.stderr)")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: blocker) == dir.path("elsewhere"))
-        // A new directory, and its parents, are created whole.
+        // Staging directories a killed export left (a process that is gone) are removed by the next one.
+        try FileManager.default.removeItem(atPath: blocker)
+        let staleInside = ort + "/.calib-export.4194303-5.tmp"
+        let staleBeside = dir.path("a/b/.ort.4194303-6.tmp")
+        for stale in [staleInside, staleBeside] {
+            try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
+            try Self.write("partial", to: stale + "/calibration.json")
+        }
+        #expect(try CLI.run(["export", "--db", db, "s", "--format", "onnxruntime", "-o", ort]).status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ort).sorted() == members)
+        // A new directory, and its parents, are created whole (the stale staging beside it removed).
         let fresh = dir.path("a/b/ort")
         #expect(try CLI.run(["export", "--db", db, "s", "--format", "onnxruntime", "-o", fresh]).status == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: fresh).sorted() == members)
