@@ -65,6 +65,9 @@ extension NonFinitePolicy: ExpressibleByArgument {}
 func reportingErrors(status: Int32 = 1, _ body: () throws -> Void) throws {
     do {
         try body()
+        if Terminal.outputError != 0 {
+            throw OutputError(path: "standard output", errno: Terminal.outputError)
+        }
     } catch let error as ExitCode {
         throw error
     } catch let error as ValidationError {

@@ -20,13 +20,21 @@ struct Terminal {
         isInteractive && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
     }
 
+    /// The first error writing standard output (errno), which `reportingErrors` turns into a
+    /// failure: a report lost to a full disk or a closed stdout must not exit 0.
+    nonisolated(unsafe) static var outputError: Int32 = 0
+
     func write(_ text: String) {
         let data = Data(text.utf8)
         data.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
                 let n = systemWrite(fd, raw.baseAddress! + done, raw.count - done)
-                if n <= 0 { return }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    if fd == STDOUT_FILENO && Self.outputError == 0 { Self.outputError = n < 0 ? errno : EIO }
+                    return
+                }
                 done += n
             }
         }

@@ -33,6 +33,16 @@ public struct TensorRTFormat: EncodingFormat, EncodingImportFormat {
     }
 
     public func render(_ content: ExportContent, options: ExportOptions) throws -> ExportedFiles {
+        // A header calib's own importer (and TensorRT) cannot read back is refused, not written.
+        let (version, algorithm) = (options.tensorRT.version, options.tensorRT.algorithm)
+        guard !version.isEmpty, version.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            throw SchemeError(
+                "--trt-version '\(version)' must be TensorRT's version number, e.g. 100300 for 10.3.0 or 8601 for 8.6.1")
+        }
+        guard !algorithm.isEmpty, !algorithm.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 })
+        else {
+            throw SchemeError("--trt-algorithm '\(algorithm)' must be a calibrator's name without spaces, e.g. MinMaxCalibration")
+        }
         let table = content.table
         if let perChannel = table.entries.first(where: { $0.encoding.channelCount > 1 }) {
             throw SchemeError(

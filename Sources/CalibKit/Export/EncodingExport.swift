@@ -60,7 +60,8 @@ public struct EncodingExport {
     }
 
     /// Writes to `path` (a directory for directory formats), or to standard output when nil. Files
-    /// appear whole or not at all. `store`: the database the session came from, which no output may be.
+    /// appear whole or not at all (`ExportOutput`), a directory's members as a set (`ExportDirectory`);
+    /// a device, FIFO or `/dev/stdout` is written in place, a symlink's target replaced. `store`: the database the session came from, which no output may be.
     public func write(to path: String?, protecting store: CalibStore?) throws {
         if let path, let store { try store.refuseOverwriting(path) }
         guard format.writesDirectory else {
@@ -73,28 +74,7 @@ public struct EncodingExport {
         guard case .directory(let members) = try format.render(content, options: options) else { return }
         let dir = URL(fileURLWithPath: path)
         for (name, _) in members { try store?.refuseOverwriting(dir.appendingPathComponent(name).path) }
-        do {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        } catch {
-            throw Self.outputError(path, error)
-        }
-        for (name, data) in members {
-            let member = dir.appendingPathComponent(name)
-            do { try data.write(to: member, options: .atomic) } catch { throw Self.outputError(member.path, error) }
-        }
-    }
-
-    /// A Foundation file error as `cannot write PATH: reason; what to do`.
-    private static func outputError(_ path: String, _ error: any Error) -> OutputError {
-        let code = FileErrors.posixCode(error)
-        // createDirectory reports a file in the way as "exists": this format writes a directory.
-        if code == EEXIST || (error as? CocoaError)?.code == .fileWriteFileExists {
-            return OutputError(
-                path: path,
-                reason: "a file of that name is in the way; --format onnxruntime writes a directory: pass -o a directory")
-        }
-        guard let code else { return OutputError(path: path, reason: FileErrors.reason(error)) }
-        return OutputError(path: path, errno: code)
+        try ExportDirectory.write(members, to: dir.path)
     }
 }
 
