@@ -202,6 +202,97 @@ import Testing
         #expect(try CLI.run(["show", "--help"]).stdout.contains("PATH:NAME"))
     }
 
+    // MARK: - Finding 13: tensor names, byte for byte
+
+    /// Writes a one-tensor-per-name safetensors file; `names` are JSON string contents (escapes allowed).
+    static func batch(_ dir: TemporaryDirectory, _ file: String, _ names: [String], values: [Float] = [-1, 2]) throws -> String {
+        let path = dir.path(file)
+        try TensorFiles.safetensors(names.map { ($0, [values.count], values) }).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func namesNoFormatCanHoldAreRefusedNamingFileAndTensor() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("names.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", try Self.batch(dir, "ok.safetensors", ["a"])]).status == 0)
+        let before = try Self.tableCounts(db)
+        // Before: "a\0b" was stored as "a" (then a raw UNIQUE-constraint error beside "a"), "x\ny" split the
+        // TensorRT cache's line, and "" was stored though calib's own AIMET/TensorRT importers refuse it.
+        for (json, shown, what) in [
+            ("a\\u0000b", "a\\u{0}b", "NUL"), ("x\\ny", "x\\u{a}y", "U+000A"), ("", "", "empty"),
+            ("cr\\r", "cr\\u{d}", "U+000D"), ("tab\\t", "tab\\u{9}", "U+0009"),
+        ] {
+            let file = try Self.batch(dir, "bad.safetensors", ["a", json])
+            for session in ["s", "new"] {
+                let r = try CLI.run(["run", "--db", db, "--session", session, file])
+                #expect(r.status == 1, "\(json): \(r.stderr)")
+                #expect(r.stderr.contains("\(file): tensor '\(shown)': "), "\(json): \(r.stderr)")
+                #expect(r.stderr.contains(what), "\(json): \(r.stderr)")
+            }
+            #expect(try Self.tableCounts(db) == before, "\(json)")
+        }
+        #expect(try Self.sessionNames(db) == ["s"])
+        // A --tensor filter that leaves such a tensor out reads the rest.
+        let filtered = try CLI.run([
+            "run", "--db", db, "--session", "s", "--tensor", "a",
+            try Self.batch(dir, "f.safetensors", ["a", ""], values: [5, 6]),
+        ])
+        #expect(filtered.status == 0, "\(filtered.stderr)")
+
+        // Importers refuse them too.
+        let trt = dir.path("bad.cache")
+        try Data("TRT-100300-MinMaxCalibration\nx\u{1}y: 3c010204\n".utf8).write(to: URL(fileURLWithPath: trt))
+        let imported = try CLI.run(["import", "--db", db, "--format", "tensorrt", trt, "--session", "t"])
+        #expect(imported.status == 1 && imported.stderr.contains("tensor 'x\\u{1}y'"), "\(imported.stderr)")
+    }
+
+    /// The members of an export's `encodings` object, names byte for byte.
+    static func encodingMembers(_ text: String) throws -> [(String, JSONValue)] {
+        guard case .object(let top) = try JSONValue.parse(Data(text.utf8)),
+            case .object(let members)? = top.first(where: { $0.0 == "encodings" })?.1
+        else { return [] }
+        return members
+    }
+
+    @Test func nfcAndNfdSpellingsStayTwoTensors() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("nfd.sqlite")
+        let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
+        #expect(nfc == nfd && Array(nfc.utf8) != Array(nfd.utf8))
+        // Before: the second batch's NFD tensor was folded into the first batch's NFC tensor (one tensor,
+        // 2 batches, range -1...8), and one file holding both was refused as a "duplicate tensor name".
+        let first = try Self.batch(dir, "0.safetensors", [nfc], values: [-1, 2])
+        let second = try Self.batch(dir, "1.safetensors", [nfd], values: [3, 8])
+        let r = try CLI.run(["run", "--db", db, "--session", "s", first, second])
+        #expect(r.status == 0 && r.stdout.contains("2 tensors"), "\(r.stdout)\(r.stderr)")
+        let json = try CLI.run(["export", "--db", db, "s"])
+        // (Foundation's JSONSerialization would merge the two keys itself: read with calib's parser.)
+        let members = try Self.encodingMembers(json.stdout)
+        #expect(members.map { Array($0.0.utf8) } == [Array(nfc.utf8), Array(nfd.utf8)])
+        func range(_ member: JSONValue) -> [String] {
+            guard case .object(let fields) = member else { return [] }
+            return fields.filter { ["observed_min", "observed_max", "batches"].contains($0.0) }.map { $0.1.rendered() }
+        }
+        #expect(range(members[0].1) == ["-1.0", "2.0", "1"])
+        #expect(range(members[1].1) == ["3.0", "8.0", "1"])
+        // One file holding both spellings is two tensors, not a duplicate.
+        let both = try CLI.run(["run", "--db", db, "--session", "both", try Self.batch(dir, "both.safetensors", [nfc, nfd])])
+        #expect(both.status == 0 && both.stdout.contains("2 tensors"), "\(both.stderr)")
+        // --tensor NAME and diff tell them apart.
+        let shown = try Self.encodingMembers(try CLI.run(["show", "--db", db, "s", "--tensor", nfd, "--json"]).stdout)
+        #expect(shown.map { Array($0.0.utf8) } == [Array(nfd.utf8)])
+        #expect(try CLI.run(["run", "--db", db, "--session", "c", first]).status == 0)
+        #expect(try CLI.run(["run", "--db", db, "--session", "d", second]).status == 0)
+        let diff = try #require(try CLI.run(["diff", "--db", db, "c", "d", "--json"]).json as? [String: Any])
+        #expect((diff["only_in_a"] as? [String])?.map { Array($0.utf8) } == [Array(nfc.utf8)])
+        #expect((diff["only_in_b"] as? [String])?.map { Array($0.utf8) } == [Array(nfd.utf8)])
+        // The TensorRT cache keeps both, and calib's importer reads both back.
+        let cache = dir.path("s.cache")
+        #expect(try CLI.run(["export", "--db", db, "s", "--format", "tensorrt", "-o", cache]).status == 0)
+        let back = try CLI.run(["import", "--db", db, "--format", "tensorrt", cache, "--session", "back"])
+        #expect(back.status == 0 && back.stdout.contains("imported 2 encodings"), "\(back.stderr)")
+    }
+
     /// A run whose session is removed while it writes stops at its next commit with a message, instead
     /// of a foreign-key error or a success report.
     @Test func runIntoARemovedSessionFailsClearly() throws {

@@ -19,8 +19,8 @@ public struct EncodingExport {
         let problems = CoverageProblem.find(in: reports)
         if !problems.isEmpty {
             guard allowIncomplete else { throw ExportRefused(problems: problems) }
-            let bad = Set(problems.map(\.tensor))
-            reports.removeAll { bad.contains($0.tensor.name) }
+            let bad = Set(problems.map { ExactName($0.tensor) })
+            reports.removeAll { bad.contains(ExactName($0.tensor.name)) }
             leftOut = problems
         }
         content = ExportContent(session: session, reports: reports)
