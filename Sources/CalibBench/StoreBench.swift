@@ -33,7 +33,7 @@ enum StoreBench {
             rng ^= rng << 17
             return Float(rng >> 40) * 0x1p-24
         }
-        func commit(seq: Int, ids: [String: Int64]?) throws -> (seconds: Double, ids: [String: Int64]) {
+        func commit(seq: Int, ids: NameMap<Int64>?) throws -> (seconds: Double, ids: NameMap<Int64>) {
             var list: [(TensorRecord, TensorStats, Bool)] = []
             list.reserveCapacity(tensors)
             for t in 0..<tensors {

@@ -69,7 +69,7 @@ public enum AimetEncodings {
     ///   `MODULE.input.N`/`MODULE.output.N`, a per-channel activation, or a name given twice.
     public static func exportTorch(_ table: EncodingTable, quantizerArgs: AimetQuantizerArgs? = nil) throws -> String {
         let format = "aimet-torch encodings"
-        var modules: [String: [String: [(String, JSONValue)]]] = [:]
+        var modules: NameMap<[String: [(String, JSONValue)]]> = [:]
         for entry in table.activations {
             let parts = entry.name.split(separator: ".", omittingEmptySubsequences: false)
             guard parts.count >= 3, ["input", "output"].contains(parts[parts.count - 2]), let index = Int(parts.last!),
@@ -93,7 +93,7 @@ public enum AimetEncodings {
         }
         var params: [(String, JSONValue)] = []
         for entry in table.params {
-            if params.contains(where: { $0.0 == entry.name }) {
+            if params.contains(where: { ExactName($0.0) == ExactName(entry.name) }) {
                 throw FormatError(format: format, "tensor '\(entry.name)' appears twice")
             }
             params.append(
@@ -270,10 +270,12 @@ public enum AimetEncodings {
     /// Collects entries, refusing a tensor named twice.
     private struct Reader {
         var entries: [EncodingTable.Entry] = []
-        var names: Set<String> = []
+        var names: Set<ExactName> = []
 
         mutating func add(_ entry: EncodingTable.Entry) throws {
-            guard names.insert(entry.name).inserted else { throw AimetEncodings.fail("tensor '\(entry.name)' appears twice") }
+            guard names.insert(ExactName(entry.name)).inserted else {
+                throw AimetEncodings.fail("tensor '\(entry.name)' appears twice")
+            }
             entries.append(entry)
         }
     }

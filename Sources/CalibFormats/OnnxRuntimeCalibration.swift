@@ -149,9 +149,9 @@ public enum OnnxRuntimeCalibration {
             tensors = d
         }
         var entries: [EncodingTable.Entry] = []
-        var names: Set<String> = []
+        var names: Set<ExactName> = []
         for (name, value) in tensors.objectValue ?? [] {
-            guard names.insert(name).inserted else { throw fail("tensor '\(name)' appears twice") }
+            guard names.insert(ExactName(name)).inserted else { throw fail("tensor '\(name)' appears twice") }
             let lows: [Float], highs: [Float]
             switch value {
             case .array(let pair):
@@ -257,10 +257,12 @@ public enum OnnxRuntimeCalibration {
     }
 
     private static func valueTable(_ pairs: [(String, String)], derive: RangeEncoder, format: String) throws -> EncodingTable {
-        var names: Set<String> = []
+        var names: Set<ExactName> = []
         var entries: [EncodingTable.Entry] = []
         for (name, text) in pairs {
-            guard names.insert(name).inserted else { throw FormatError(format: format, "tensor '\(name)' appears twice") }
+            guard names.insert(ExactName(name)).inserted else {
+                throw FormatError(format: format, "tensor '\(name)' appears twice")
+            }
             guard let d = Double(text) else {
                 throw FormatError(format: format, "tensor '\(name)': value '\(text.prefix(40))' is not a number")
             }

@@ -73,7 +73,7 @@ public enum TensorRTCache {
     ///   hex digits or encodes a negative, non-finite, zero or subnormal scale, or a tensor named twice.
     public static func parse(_ data: Data) throws -> EncodingTable {
         let scheme = QuantScheme(convention: .tensorrt, bitwidth: 8, symmetric: true, signed: true)
-        var names: Set<String> = []
+        var names: Set<ExactName> = []
         var entries: [EncodingTable.Entry] = []
         for (n, line) in try lines(data).body {
             guard let colon = line.range(of: ": ", options: .backwards) else {
@@ -90,7 +90,7 @@ public enum TensorRTCache {
             guard scale.isNormal else {
                 throw fail("line \(n): \(hexText) is a zero or subnormal scale; TensorRT needs a positive normal float32 scale")
             }
-            guard names.insert(name).inserted else { throw fail("line \(n): tensor '\(name)' appears twice") }
+            guard names.insert(ExactName(name)).inserted else { throw fail("line \(n): tensor '\(name)' appears twice") }
             let amax = scale * 127
             let encoding = Encoding(
                 scheme: scheme, channelAxis: nil, scale: [scale], offset: [0], min: [scale * -127], max: [amax])

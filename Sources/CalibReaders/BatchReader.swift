@@ -28,6 +28,11 @@ public final class BatchReader {
         sources = try inputs.flatMap { try BatchSource.expand(input: $0, standardInput: standardInput) }
     }
 
+    /// How many batches the inputs hold, when known before reading them (not for standard input).
+    public var expectedBatches: Int? {
+        sources.contains { if case .stream = $0 { true } else { false } } ? nil : sources.count
+    }
+
     /// The inputs as given, for messages.
     public var description: String { inputs.map { $0 == "-" ? "standard input" : $0 }.joined(separator: " ") }
 

@@ -35,10 +35,12 @@ enum NpzArchive {
         let members = try centralDirectory(of: bytes, file: file)
         guard !members.isEmpty else { throw InputError(file: file, "the archive contains no tensors") }
         try checkMemory(members, file: file)
-        var seen = Set<String>()
+        var seen = Set<ExactName>()
         return try members.map { member in
             func fail(_ reason: String) -> InputError { InputError(file: file, tensor: member.tensorName, reason) }
-            guard seen.insert(member.name).inserted else { throw fail("duplicate member '\(member.name)' in the archive") }
+            guard seen.insert(ExactName(member.name)).inserted else {
+                throw fail("duplicate member '\(member.name)' in the archive")
+            }
             guard member.name.hasSuffix(".npy"), member.name.count > 4 else {
                 throw fail("member '\(member.name)' is not a .npy file (an npz holds only NAME.npy members)")
             }

@@ -73,9 +73,9 @@ enum SafetensorsParser {
         }
 
         var entries: [Entry] = []
-        var seen = Set<String>()
+        var seen = Set<ExactName>()
         for (name, value) in members where name != "__metadata__" {
-            guard seen.insert(name).inserted else {
+            guard seen.insert(ExactName(name)).inserted else {
                 throw InputError(file: file, tensor: name, "duplicate tensor name in the header")
             }
             entries.append(try entry(name: name, value: value, file: file))

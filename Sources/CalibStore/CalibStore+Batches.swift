@@ -7,7 +7,7 @@ import GRDB
 public struct CommittedBatches: Sendable {
     /// The batch rows, with the `seq` each was given.
     public var batches: [BatchRecord]
-    public var tensorIDs: [String: Int64]
+    public var tensorIDs: NameMap<Int64>
 }
 
 extension CalibStore {
@@ -61,7 +61,7 @@ extension CalibStore {
                         """,
                     arguments: [session.id, b.seq, b.source, b.contentHash, b.tensors, b.elements, b.bytes, b.addedAt])
             }
-            var ids: [String: Int64] = [:]
+            var ids: NameMap<Int64> = [:]
             for t in commit.tensors {
                 let id = try Self.saveTensor(db, session: session.id, t.record, isNew: t.isNew)
                 ids[t.record.name] = id

@@ -28,9 +28,9 @@ extension CalibStore {
                     CalibVersion.current, notes, source,
                 ])
             let session = try Self.fetchSession(db, name: name)!
-            var seen = Set<String>()
+            var seen = Set<ExactName>()
             for entry in table.entries {
-                guard seen.insert(entry.name).inserted else {
+                guard seen.insert(ExactName(entry.name)).inserted else {
                     throw StoreError.incompatible(session: name, tensor: entry.name, "appears twice in the file")
                 }
                 let e = entry.encoding

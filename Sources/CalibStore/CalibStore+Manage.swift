@@ -119,3 +119,38 @@ extension CalibStore {
         }
     }
 }
+
+extension CalibStore {
+    /// The encoding schemes the session's tensors are derived with now (their default encodings),
+    /// distinct, most common first: what `calib sessions` shows, since a later run's settings may
+    /// have re-derived tensors away from the scheme the session was created with.
+    public func currentSchemes(session id: Int64) throws -> [QuantScheme] {
+        try naming {
+            try writer.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT e.convention, e.bitwidth, e.symmetric, e.signed, e.reduce_range, count(*) AS n
+                        FROM encodings e JOIN tensors t ON t.id = e.tensor_id
+                        WHERE t.session_id = ? AND e.label = 'default'
+                        GROUP BY 1, 2, 3, 4, 5 ORDER BY n DESC, 1, 2, 3, 4, 5
+                        """, arguments: [id]
+                ).map { row in
+                    let v = RowValues(row: row)
+                    do {
+                        return QuantScheme(
+                            convention: try v.name(0, Convention.self), bitwidth: try v.int(1), symmetric: try v.bool(2),
+                            signed: try v.bool(3), reduceRange: try v.bool(4))
+                    } catch var bad as BadValue {
+                        bad.session = try Self.sessionName(db, id)
+                        throw bad
+                    }
+                }
+            }
+        }
+    }
+
+    private static func sessionName(_ db: Database, _ id: Int64) throws -> String {
+        try String.fetchOne(db, sql: "SELECT name FROM sessions WHERE id = ?", arguments: [id]) ?? "#\(id)"
+    }
+}

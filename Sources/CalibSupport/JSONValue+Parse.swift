@@ -32,7 +32,7 @@ extension JSONValue {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
-        case .int, .float: "a number"
+        case .int, .float, .shortFloat: "a number"
         case .string: "a string"
         case .array: "an array"
         case .object: "an object"
@@ -353,7 +353,7 @@ extension JSONValue {
     public var intValue: Int? {
         switch self {
         case .int(let i): return i
-        case .float(let f) where f.rounded() == f && abs(f) <= 0x1p24: return Int(f)
+        case .float(let f), .shortFloat(let f): return f.rounded() == f && abs(f) <= 0x1p24 ? Int(f) : nil
         default: return nil
         }
     }
@@ -361,7 +361,7 @@ extension JSONValue {
     /// A number as float32 (an `.int` converts, rounding to nearest).
     public var floatValue: Float? {
         switch self {
-        case .float(let f): return f
+        case .float(let f), .shortFloat(let f): return f
         case .int(let i): return Float(i)
         default: return nil
         }

@@ -8,6 +8,10 @@ public indirect enum JSONValue: Sendable, Equatable {
     /// A float32 value, printed as the shortest decimal that reads back as the same float32 via
     /// double (the way AIMET and Python's json print them). Non-finite values print as null.
     case float(Float)
+    /// A float32 setting someone typed (an averaging constant), printed as the shortest decimal that
+    /// reads back as the same float32: `0.01`, where `.float` prints `0.009999999776482582` (its
+    /// value as a double, as AIMET prints computed encodings). Non-finite values print as null.
+    case shortFloat(Float)
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
@@ -31,6 +35,13 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// Shortest round-trip repr of the float32 widened to double, as Python's `repr(float(x))`;
     /// "null" when not finite.
+    /// The shortest decimal that reads back as the same float32 (`0.01`); "null" when not finite.
+    public static func shortFormat(_ f: Float) -> String {
+        guard f.isFinite else { return "null" }
+        let text = f.description  // Swift prints the shortest float32 round trip
+        return text.contains(where: { $0 == "." || $0 == "e" }) ? text : text + ".0"
+    }
+
     public static func format(_ f: Float) -> String {
         let writer = JSONWriter(style: .calib(indent: 0), into: ByteBuffer(capacity: FloatFormatter.writeSpace))
         writer.float(f)

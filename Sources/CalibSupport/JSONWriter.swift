@@ -110,6 +110,7 @@ public struct JSONWriter {
         case .bool(let b): out.append(b ? "true" : "false")
         case .int(let i): int(i)
         case .float(let f): float(f)
+        case .shortFloat(let f): for byte in JSONValue.shortFormat(f).utf8 { out.append(byte) }
         case .string(let s): string(s)
         case .array(let items):
             let inline = style.inlineScalarArrays && items.allSatisfy(\.isScalar)
@@ -303,7 +304,7 @@ extension JSONValue {
     /// A number, boolean or null: what calib's layout keeps on one line inside an array.
     public var isScalar: Bool {
         switch self {
-        case .null, .bool, .int, .float: true
+        case .null, .bool, .int, .float, .shortFloat: true
         case .string, .array, .object: false
         }
     }

@@ -6,6 +6,7 @@ extension Calib {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a session from another tool's encodings file.",
+            usage: "calib import [--db <path>] --format <format> <file> --session <name> [encoding options] [--note <note>]",
             discussion: """
                 The session holds the file's encodings (and, for ONNX Runtime tables, its ranges as statistics), \
                 is marked imported, and can be shown, exported and compared with `calib diff` like any other.
@@ -17,19 +18,23 @@ extension Calib {
             help:
                 "Format of FILE: aimet (any version), aimet-0.6.1, aimet-2.0.0, onnxruntime (calibration.json/.flatbuffers/.cache or their directory), tensorrt."
         )
-        var format: String
+        var format: String?
 
         @Argument(help: "The file to import.")
         var file: String
 
         @Option(help: ArgumentHelp("Name of the new session (without ':').", valueName: "name"))
-        var session: String
+        var session: String?
 
         @OptionGroup var encoding: EncodingOptions
 
         @Option(help: "Free-form note stored with the session.") var note: String?
 
         func run() throws {
+            // Required, checked here rather than by ArgumentParser so that a misspelt option is
+            // reported as unknown, not as these missing (see `Run.session`).
+            guard let format else { throw missingOption("--format <format>", Self.self) }
+            guard let session else { throw missingOption("--session <name>", Self.self) }
             try reportingErrors {
                 guard let importFormat = EncodingFormats.import(named: format) else {
                     throw ValidationError(

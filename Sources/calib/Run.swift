@@ -6,6 +6,7 @@ extension Calib {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Stream batches through the observers into a session.",
+            usage: "calib run [<options>] --session <name> <input> ...",
             discussion: """
                 Each INPUT is a .safetensors, .npy or .npz file (one batch), a directory of .npy files \
                 (one batch, tensor name = file stem), a directory of batches (expanded in name order), or \
@@ -16,8 +17,11 @@ extension Calib {
 
         @OptionGroup var database: DatabaseOptions
 
+        // Optional only so that a misspelt option (`--sesion`) is reported as unknown, not as a
+        // missing --session: ArgumentParser reports a missing required option, and anything
+        // `validate` throws, before unknown options. `run` requires it.
         @Option(help: ArgumentHelp("Session to create or append to (a new name must not contain ':').", valueName: "name"))
-        var session: String
+        var session: String?
 
         @Option(help: "Observer: minmax (running min/max) or ema (moving average of batch min/max).")
         var observer: ObserverKind?
@@ -65,6 +69,7 @@ extension Calib {
         var inputs: [String]
 
         func run() throws {
+            guard let session else { throw missingOption("--session <name>", Self.self) }
             try reportingErrors {
                 var settings = encoding.override
                 settings.role = role
@@ -81,21 +86,15 @@ extension Calib {
                 let store = try database.open(readOnly: false)
                 let reader = try BatchReader(inputs: inputs)
                 let err = Terminal.standardError
-                let progress = RunProgress(terminal: err)
+                let progress = RunProgress(terminal: err, total: reader.expectedBatches)
+                let skips = SkipReport(terminal: err)
                 let summary = try CalibrationRunner(store: store, options: options).run(reader) { event in
                     switch event {
                     case .committed(let batch):
                         progress.update(batch)
                     case .skippedDuplicate(let source, let existing, let unobserved):
-                        progress.clear()
-                        err.write(
-                            err.warn("skipped \(source): same content as batch #\(existing.seq) (\(existing.source))") + "\n")
-                        if !unobserved.isEmpty {
-                            err.write(
-                                err.warn(
-                                    "  it holds tensors this session never observed (\(unobserved.joined(separator: ", "))); "
-                                        + "a stored batch is not read again: calibrate them into a new session") + "\n")
-                        }
+                        progress.skipped()
+                        skips.add(source: source, existing: existing, unobserved: unobserved)
                     case .rederived(let names):
                         progress.clear()
                         err.write(
@@ -106,35 +105,85 @@ extension Calib {
                 progress.clear()
                 noteUnmatchedRules(summary.unmatchedRules, config: config, session: summary.session)
                 if !summary.unmatchedFilters.isEmpty { noteUnmatchedTensors(summary.unmatchedFilters) }
-                let rate = summary.seconds > 0 ? Double(summary.bytes) / summary.seconds / 1e6 : 0
-                Terminal.standardOutput.write(
-                    "session '\(summary.session)': \(summary.added) batches added, \(summary.skipped) skipped as duplicates, "
-                        + "\(summary.totalBatches) in total; \(summary.tensors) tensors; "
-                        + String(format: "%.1f MB in %.2f s (%.0f MB/s)\n", Double(summary.bytes) / 1e6, summary.seconds, rate))
+                skips.finish()
+                Terminal.standardOutput.write(RunSummaryText.line(summary) + "\n")
             }
         }
     }
 }
 
-/// One updating status line on stderr, only when stderr is a terminal.
-final class RunProgress {
+/// The skipped-duplicate warnings: the first few one line each, the rest counted in one line at the
+/// end, so re-running thousands of stored batches does not print thousands of lines.
+final class SkipReport {
     let terminal: Terminal
-    let start = Date()
-    var bytes = 0
+    /// Skips reported one by one before the rest are only counted.
+    static let shown = 3
     var count = 0
+    var unobserved: [String] = []
+    var unobservedSeen = Set<ExactName>()
 
     init(terminal: Terminal) { self.terminal = terminal }
 
-    func update(_ batch: BatchRecord) {
+    func add(source: String, existing: BatchRecord, unobserved names: [String]) {
         count += 1
+        if count <= Self.shown {
+            terminal.write(terminal.warn("skipped \(source): same content as batch #\(existing.seq) (\(existing.source))") + "\n")
+            if !names.isEmpty { terminal.write(terminal.warn("  " + Self.unobservedText(names)) + "\n") }
+            return
+        }
+        for name in names where unobservedSeen.insert(ExactName(name)).inserted { unobserved.append(name) }
+    }
+
+    func finish() {
+        guard count > Self.shown else { return }
+        terminal.write(
+            terminal.warn(
+                "skipped \(Describe.count(count - Self.shown, "more batch", plural: "more batches")) whose content the session "
+                    + "already holds (\(count) in all)") + "\n")
+        if !unobserved.isEmpty { terminal.write(terminal.warn("  " + Self.unobservedText(unobserved)) + "\n") }
+    }
+
+    static func unobservedText(_ names: [String]) -> String {
+        let listed = names.prefix(10).joined(separator: ", ") + (names.count > 10 ? ", … \(names.count - 10) more" : "")
+        return "\(names.count == 1 ? "it holds a tensor" : "they hold tensors") this session never observed (\(listed)); "
+            + "a stored batch is not read again: calibrate them into a new session"
+    }
+}
+
+/// One updating status line on stderr, only when stderr is a terminal: position of the total,
+/// rate and time left (`RunProgressText`).
+final class RunProgress {
+    let terminal: Terminal
+    let total: Int?
+    let start = Date()
+    var bytes = 0
+    var done = 0
+    var shown = false
+
+    init(terminal: Terminal, total: Int?) {
+        self.terminal = terminal
+        self.total = total
+    }
+
+    func update(_ batch: BatchRecord) {
+        done += 1
         bytes += batch.bytes
         guard terminal.isInteractive else { return }
-        let elapsed = max(Date().timeIntervalSince(start), 1e-9)
-        terminal.write(String(format: "\r\u{1B}[K[%d] %@  %.0f MB/s", count, batch.source, Double(bytes) / elapsed / 1e6))
+        shown = true
+        terminal.write(
+            "\r\u{1B}[K"
+                + RunProgressText.line(
+                    done: done, total: total, source: batch.source, bytes: bytes, elapsed: Date().timeIntervalSince(start)))
+    }
+
+    /// A skipped batch counts towards the position, without a line of its own.
+    func skipped() {
+        clear()
+        done += 1
     }
 
     func clear() {
-        if terminal.isInteractive && count > 0 { terminal.write("\r\u{1B}[K") }
+        if terminal.isInteractive && shown { terminal.write("\r\u{1B}[K") }
     }
 }
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import CalibKit
 import Foundation
 
@@ -61,4 +62,14 @@ struct SessionRef {
         }
         throw NameError("--session: \(problem)")
     }
+}
+
+/// A required option declared optional (so that ArgumentParser reports a misspelt option as
+/// unknown rather than this one as missing), found missing: the usage error ArgumentParser would
+/// have printed, exit 64.
+func missingOption(_ option: String, _ command: any ParsableCommand.Type) -> ExitCode {
+    Terminal.standardError.write(
+        "Error: Missing expected argument '\(option)'\nUsage: \(Calib.usageString(for: command))\n"
+            + "  See 'calib \(command._commandName) --help' for more information.\n")
+    return ExitCode(64)
 }

@@ -12,7 +12,11 @@ extension Calib {
 
         func run() throws {
             try reportingErrors {
-                let report = SessionListReport(summaries: try database.open(readOnly: true).sessions(), database: database.path)
+                let store = try database.open(readOnly: true)
+                let summaries = try store.sessions()
+                let schemes = try Dictionary(
+                    uniqueKeysWithValues: summaries.map { ($0.session.id, try store.currentSchemes(session: $0.session.id)) })
+                let report = SessionListReport(summaries: summaries, database: database.path, schemes: schemes)
                 let out = Terminal.standardOutput
                 if json {
                     out.write(report.json.rendered() + "\n")

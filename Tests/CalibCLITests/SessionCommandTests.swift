@@ -202,6 +202,224 @@ import Testing
         #expect(try CLI.run(["show", "--help"]).stdout.contains("PATH:NAME"))
     }
 
+    // MARK: - Finding 13: tensor names, byte for byte
+
+    /// Writes a one-tensor-per-name safetensors file; `names` are JSON string contents (escapes allowed).
+    static func batch(_ dir: TemporaryDirectory, _ file: String, _ names: [String], values: [Float] = [-1, 2]) throws -> String {
+        let path = dir.path(file)
+        try TensorFiles.safetensors(names.map { ($0, [values.count], values) }).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func namesNoFormatCanHoldAreRefusedNamingFileAndTensor() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("names.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", try Self.batch(dir, "ok.safetensors", ["a"])]).status == 0)
+        let before = try Self.tableCounts(db)
+        // Before: "a\0b" was stored as "a" (then a raw UNIQUE-constraint error beside "a"), "x\ny" split the
+        // TensorRT cache's line, and "" was stored though calib's own AIMET/TensorRT importers refuse it.
+        for (json, shown, what) in [
+            ("a\\u0000b", "a\\u{0}b", "NUL"), ("x\\ny", "x\\u{a}y", "U+000A"), ("", "", "empty"),
+            ("cr\\r", "cr\\u{d}", "U+000D"), ("tab\\t", "tab\\u{9}", "U+0009"),
+        ] {
+            let file = try Self.batch(dir, "bad.safetensors", ["a", json])
+            for session in ["s", "new"] {
+                let r = try CLI.run(["run", "--db", db, "--session", session, file])
+                #expect(r.status == 1, "\(json): \(r.stderr)")
+                #expect(r.stderr.contains("\(file): tensor '\(shown)': "), "\(json): \(r.stderr)")
+                #expect(r.stderr.contains(what), "\(json): \(r.stderr)")
+            }
+            #expect(try Self.tableCounts(db) == before, "\(json)")
+        }
+        #expect(try Self.sessionNames(db) == ["s"])
+        // A --tensor filter that leaves such a tensor out reads the rest.
+        let filtered = try CLI.run([
+            "run", "--db", db, "--session", "s", "--tensor", "a",
+            try Self.batch(dir, "f.safetensors", ["a", ""], values: [5, 6]),
+        ])
+        #expect(filtered.status == 0, "\(filtered.stderr)")
+
+        // Importers refuse them too.
+        let trt = dir.path("bad.cache")
+        try Data("TRT-100300-MinMaxCalibration\nx\u{1}y: 3c010204\n".utf8).write(to: URL(fileURLWithPath: trt))
+        let imported = try CLI.run(["import", "--db", db, "--format", "tensorrt", trt, "--session", "t"])
+        #expect(imported.status == 1 && imported.stderr.contains("tensor 'x\\u{1}y'"), "\(imported.stderr)")
+    }
+
+    /// The members of an export's `encodings` object, names byte for byte.
+    static func encodingMembers(_ text: String) throws -> [(String, JSONValue)] {
+        guard case .object(let top) = try JSONValue.parse(Data(text.utf8)),
+            case .object(let members)? = top.first(where: { $0.0 == "encodings" })?.1
+        else { return [] }
+        return members
+    }
+
+    @Test func nfcAndNfdSpellingsStayTwoTensors() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("nfd.sqlite")
+        let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
+        #expect(nfc == nfd && Array(nfc.utf8) != Array(nfd.utf8))
+        // Before: the second batch's NFD tensor was folded into the first batch's NFC tensor (one tensor,
+        // 2 batches, range -1...8), and one file holding both was refused as a "duplicate tensor name".
+        let first = try Self.batch(dir, "0.safetensors", [nfc], values: [-1, 2])
+        let second = try Self.batch(dir, "1.safetensors", [nfd], values: [3, 8])
+        let r = try CLI.run(["run", "--db", db, "--session", "s", first, second])
+        #expect(r.status == 0 && r.stdout.contains("2 tensors"), "\(r.stdout)\(r.stderr)")
+        let json = try CLI.run(["export", "--db", db, "s"])
+        // (Foundation's JSONSerialization would merge the two keys itself: read with calib's parser.)
+        let members = try Self.encodingMembers(json.stdout)
+        #expect(members.map { Array($0.0.utf8) } == [Array(nfc.utf8), Array(nfd.utf8)])
+        func range(_ member: JSONValue) -> [String] {
+            guard case .object(let fields) = member else { return [] }
+            return fields.filter { ["observed_min", "observed_max", "batches"].contains($0.0) }.map { $0.1.rendered() }
+        }
+        #expect(range(members[0].1) == ["-1.0", "2.0", "1"])
+        #expect(range(members[1].1) == ["3.0", "8.0", "1"])
+        // One file holding both spellings is two tensors, not a duplicate.
+        let both = try CLI.run(["run", "--db", db, "--session", "both", try Self.batch(dir, "both.safetensors", [nfc, nfd])])
+        #expect(both.status == 0 && both.stdout.contains("2 tensors"), "\(both.stderr)")
+        // --tensor NAME and diff tell them apart.
+        let shown = try Self.encodingMembers(try CLI.run(["show", "--db", db, "s", "--tensor", nfd, "--json"]).stdout)
+        #expect(shown.map { Array($0.0.utf8) } == [Array(nfd.utf8)])
+        #expect(try CLI.run(["run", "--db", db, "--session", "c", first]).status == 0)
+        #expect(try CLI.run(["run", "--db", db, "--session", "d", second]).status == 0)
+        let diff = try #require(try CLI.run(["diff", "--db", db, "c", "d", "--json"]).json as? [String: Any])
+        #expect((diff["only_in_a"] as? [String])?.map { Array($0.utf8) } == [Array(nfc.utf8)])
+        #expect((diff["only_in_b"] as? [String])?.map { Array($0.utf8) } == [Array(nfd.utf8)])
+        // The TensorRT cache keeps both, and calib's importer reads both back.
+        let cache = dir.path("s.cache")
+        #expect(try CLI.run(["export", "--db", db, "s", "--format", "tensorrt", "-o", cache]).status == 0)
+        let back = try CLI.run(["import", "--db", db, "--format", "tensorrt", cache, "--session", "back"])
+        #expect(back.status == 0 && back.stdout.contains("imported 2 encodings"), "\(back.stderr)")
+    }
+
+    // MARK: - Finding 24: output polish
+
+    @Test func averagingConstantPrintsAsTyped() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("ema.sqlite")
+        #expect(
+            try CLI.run(["run", "--db", db, "--session", "e", "--observer", "ema", "--averaging-constant", "0.01", Self.batches])
+                .status == 0)
+        // Before: ema(0.009999999776482582) and "averaging_constant": 0.009999999776482582.
+        let table = try CLI.run(["sessions", "--db", db]).stdout
+        #expect(table.contains("ema(0.01)") && !table.contains("0.00999"), "\(table)")
+        for args in [["sessions", "--json"], ["show", "e", "--json"]] {
+            let out = try CLI.run(args + ["--db", db]).stdout
+            #expect(out.contains("\"averaging_constant\": 0.01,"), "\(args): \(out.prefix(600))")
+        }
+        // Computed encodings keep AIMET's spelling (the float32 value as a double).
+        #expect(JSONValue.float(0.01).rendered() == "0.009999999776482582")
+        #expect(JSONValue.shortFloat(0.01).rendered() == "0.01" && JSONValue.shortFloat(1).rendered() == "1.0")
+    }
+
+    @Test func runSummaryCountsAndUnits() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("summary.sqlite")
+        let one = try Self.batch(dir, "one.safetensors", ["a"])
+        // Before: "1 batches added, …; 1 tensors; 0.0 MB in 0.01 s (0 MB/s)".
+        let r = try CLI.run(["run", "--db", db, "--session", "s", one])
+        #expect(
+            r.stdout.hasPrefix("session 's': 1 batch added, 0 skipped as duplicates, 1 in total; 1 tensor; 70 bytes in "),
+            "\(r.stdout)")
+        #expect(r.stdout.range(of: #"s \(\d+ (bytes|kB|MB)/s\)\n$"#, options: .regularExpression) != nil, "\(r.stdout)")
+        let again = try CLI.run(["run", "--db", db, "--session", "s", one])
+        #expect(
+            again.stdout == "session 's': 0 batches added, 1 skipped as duplicates, 1 in total; 1 tensor\n", "\(again.stdout)")
+        #expect(Describe.bytes(1_234) == "1.2 kB" && Describe.bytes(45_600_000) == "45.6 MB" && Describe.bytes(1) == "1 byte")
+    }
+
+    @Test func skippedDuplicatesAreSummarised() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("skips.sqlite")
+        let data = dir.path("data")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        for i in 0..<8 {
+            try TensorFiles.safetensors([("a", [2], [Float(i), Float(i + 1)])]).write(
+                to: URL(fileURLWithPath: data + "/\(i).safetensors"))
+        }
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", data]).status == 0)
+        // Before: one line per skipped batch (thousands on a large re-run).
+        let r = try CLI.run(["run", "--db", db, "--session", "s", data])
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 4, "\(r.stderr)")
+        #expect(lines.prefix(3).allSatisfy { $0.hasPrefix("skipped ") && $0.contains("same content as batch #") })
+        #expect(lines.last == "skipped 5 more batches whose content the session already holds (8 in all)")
+        #expect(r.stdout.contains("0 batches added, 8 skipped as duplicates"))
+    }
+
+    @Test func progressLineHasTotalAndTimeLeft() {
+        #expect(
+            RunProgressText.line(done: 12, total: 60, source: "b.safetensors", bytes: 34_000_000, elapsed: 1)
+                == "[12/60] b.safetensors  34 MB/s  0:04 left")
+        #expect(RunProgressText.line(done: 3, total: nil, source: "stdin#2", bytes: 2_000, elapsed: 2) == "[3] stdin#2  1 kB/s")
+        #expect(Describe.duration(3_725) == "1:02:05")
+    }
+
+    @Test func sessionsShowsTheSchemeTensorsHaveNow() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("scheme.sqlite")
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", Self.batches]).status == 0)
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", "--bitwidth", "4", Self.batches]).status == 0)
+        // Before: "aimet 8-bit asym unsigned", the creating run's settings.
+        let table = try CLI.run(["sessions", "--db", db]).stdout
+        #expect(table.contains("aimet 4-bit asym unsigned") && !table.contains("8-bit"), "\(table)")
+        let json = try #require(try CLI.run(["sessions", "--db", db, "--json"]).json as? [[String: Any]])
+        #expect((json[0]["schemes"] as? [[String: Any]])?.map { $0["bitwidth"] as? Int } == [4])
+        // Two schemes at once.
+        let other = try Self.batch(dir, "w.safetensors", ["w"])
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", "--bitwidth", "16", other]).status == 0)
+        #expect(try CLI.run(["sessions", "--db", db]).stdout.contains("aimet 4-bit asym unsigned +1 more"))
+    }
+
+    @Test func showSaysWhatItDoesNotKnow() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("show.sqlite")
+        let nan = try Self.batch(dir, "nan.safetensors", ["ok", "nan"], values: [.nan, 1])
+        try TensorFiles.safetensors([("ok", [2], [-1, 1]), ("nan", [2], [.nan, .infinity])]).write(to: URL(fileURLWithPath: nan))
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", nan]).status == 0)
+        // Before: OBS MIN/MAX "inf"/"-inf" and a scale, offset and range derived from no range at all.
+        let show = try CLI.run(["show", "--db", db, "s"]).stdout
+        let row = try #require(show.split(separator: "\n").first { $0.hasPrefix("nan ") })
+        let cells = row.split(separator: " ")
+        #expect(!row.contains("inf"), "\(row)")
+        #expect(Array(cells[5...6]) == ["-", "-"] && Array(cells[11...14]) == ["-", "-", "-", "-"], "\(row)")
+        #expect(show.contains("nan: no finite value observed"), "\(show)")
+
+        // An imported session's SHAPE: none (before: the channel count).
+        let aimet = dir.path("x.encodings")
+        #expect(
+            try CLI.run([
+                "run", "--db", db, "--session", "w", "--role", "param",
+                try Self.batch(dir, "w.safetensors", ["w"], values: [1, -2, 3, 4]),
+            ]).status == 0)
+        #expect(try CLI.run(["export", "--db", db, "w", "--format", "aimet", "-o", aimet]).status == 0)
+        #expect(try CLI.run(["import", "--db", db, "--format", "aimet", aimet, "--session", "imp"]).status == 0)
+        let imported = try CLI.run(["show", "--db", db, "imp"]).stdout
+        let wrow = try #require(imported.split(separator: "\n").first { $0.hasPrefix("w ") })
+        #expect(wrow.split(separator: " ")[2] == "-" && wrow.split(separator: " ")[3] == "4@0", "\(imported)")
+    }
+
+    @Test func misspeltOptionIsReportedAsUnknown() throws {
+        let dir = TemporaryDirectory()
+        // Before: "Missing expected argument '--session <name>'" for a misspelt --session.
+        let run = try CLI.run(["run", "--db", dir.path("x.sqlite"), "--sesion", "x", Self.batches])
+        #expect(
+            run.status == 64 && run.stderr.hasPrefix("Error: Unknown option '--sesion'. Did you mean '--session'?"),
+            "\(run.stderr)")
+        let imp = try CLI.run(["import", "--sesion", "x", "--format", "aimet", "f"])
+        #expect(imp.status == 64 && imp.stderr.hasPrefix("Error: Unknown option '--sesion'"), "\(imp.stderr)")
+        // Really missing, it is still a usage error naming it.
+        let missing = try CLI.run(["run", "--db", dir.path("x.sqlite"), Self.batches])
+        #expect(
+            missing.status == 64
+                && missing.stderr.hasPrefix("Error: Missing expected argument '--session <name>'\nUsage: calib run"),
+            "\(missing.stderr)")
+        let noFormat = try CLI.run(["import", "--session", "x", "f"])
+        #expect(noFormat.status == 64 && noFormat.stderr.hasPrefix("Error: Missing expected argument '--format <format>'"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path("x.sqlite")))
+    }
+
     /// A run whose session is removed while it writes stops at its next commit with a message, instead
     /// of a foreign-key error or a success report.
     @Test func runIntoARemovedSessionFailsClearly() throws {

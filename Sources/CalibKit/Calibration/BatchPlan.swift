@@ -123,6 +123,10 @@ extension CalibrationRunner {
         var observer = settings.observer
         observer.channelAxis = axis
         guard let stored else {
+            // A new tensor's name must survive every place it goes (SQLite, AIMET, TensorRT, CSV).
+            if let problem = Names.tensorProblem(tensor.name) {
+                throw InputError(file: batch.source, tensor: Names.printable(tensor.name), problem)
+            }
             let record = TensorRecord(
                 id: 0, name: tensor.name, role: settings.role, dtype: tensor.dtype, shape: tensor.shape, channelAxis: axis,
                 channels: channels)

@@ -53,7 +53,7 @@ public final class CalibrationRunner {
     /// What the loop carries from batch to batch.
     struct RunState {
         let session: Session
-        var tensors: [String: TensorUpdate]
+        var tensors: NameMap<TensorUpdate>
         var batchCount: Int
         var pending = PendingCommit()
         var summary: Summary
@@ -103,7 +103,7 @@ public final class CalibrationRunner {
 
     /// The session and what it holds, as the run starts.
     func state(of session: Session) throws -> RunState {
-        var tensors: [String: TensorUpdate] = [:]
+        var tensors: NameMap<TensorUpdate> = [:]
         for r in try store.reports(session: session) {
             guard let stats = r.stats else { continue }
             tensors[r.tensor.name] = TensorUpdate(record: r.tensor, stats: stats, scheme: r.encoding.scheme, isNew: false)

@@ -26,7 +26,7 @@ struct TensorUpdate: Sendable {
 struct PendingCommit {
     private(set) var batches: [BatchRecord] = []
     private(set) var tensors: [TensorUpdate] = []
-    private var index: [String: Int] = [:]
+    private var index: NameMap<Int> = [:]
     private var hashes: [String: Int] = [:]
     /// When the last commit ended, and how long it took.
     private(set) var lastCommitEnd = Date()

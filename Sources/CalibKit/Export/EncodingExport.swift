@@ -23,8 +23,8 @@ public struct EncodingExport {
         }
         if !problems.isEmpty {
             guard allowIncomplete else { throw ExportRefused(problems: problems, format: format.name) }
-            let bad = Set(problems.map(\.tensor))
-            reports.removeAll { bad.contains($0.tensor.name) }
+            let bad = Set(problems.map { ExactName($0.tensor) })
+            reports.removeAll { bad.contains(ExactName($0.tensor.name)) }
             leftOut = problems
         }
         // An export of nothing would be a file that deploys no encoding, with exit 0.

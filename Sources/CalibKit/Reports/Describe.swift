@@ -3,7 +3,7 @@ import Foundation
 /// Short human phrases for settings and numbers, shared by the reports.
 public enum Describe {
     public static func observer(_ o: ObserverConfig) -> String {
-        let kind = o.kind == .ema ? "ema(\(JSONValue.format(o.averagingConstant)))" : "minmax"
+        let kind = o.kind == .ema ? "ema(\(JSONValue.shortFormat(o.averagingConstant)))" : "minmax"
         return kind + (o.channelAxis.map { " axis \($0)" } ?? "")
     }
 
@@ -20,6 +20,13 @@ public enum Describe {
     public static func values(_ v: [Float]) -> String {
         guard v.count > 1 else { return number(v[0]) }
         return "\(number(v.min()!))..\(number(v.max()!))"
+    }
+
+    /// An observed bound per channel: the finite ones, "-" when no channel was observed finite
+    /// (instead of the ±inf a range starts from).
+    public static func observed(_ v: [Float]) -> String {
+        let finite = v.filter(\.isFinite)
+        return finite.isEmpty ? "-" : values(finite)
     }
 
     public static func ints(_ v: [Int]) -> String {

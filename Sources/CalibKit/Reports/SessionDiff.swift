@@ -41,12 +41,13 @@ public struct SessionDiff: Sendable, Equatable {
 
     /// Compares `b` against `a` (the baseline).
     public init(a: [TensorReport], b: [TensorReport], sort: SortKey = .scale) {
-        let byName = Dictionary(b.map { ($0.tensor.name, $0) }, uniquingKeysWith: { x, _ in x })
-        let namesA = Set(a.map(\.tensor.name))
+        var byName: NameMap<TensorReport> = [:]
+        for r in b where byName[r.tensor.name] == nil { byName[r.tensor.name] = r }
+        let namesA = Set(a.map { ExactName($0.tensor.name) })
         changes = a.compactMap { ra in byName[ra.tensor.name].map { Self.compare(ra.encoding, $0.encoding, name: ra.tensor.name) }
         }
-        onlyInA = a.map(\.tensor.name).filter { byName[$0] == nil }.sorted()
-        onlyInB = b.map(\.tensor.name).filter { !namesA.contains($0) }.sorted()
+        onlyInA = a.map(\.tensor.name).filter { byName[$0] == nil }.sorted(by: Self.byteOrder)
+        onlyInB = b.map(\.tensor.name).filter { !namesA.contains(ExactName($0)) }.sorted(by: Self.byteOrder)
         sortChanges(by: sort)
     }
 
@@ -71,9 +72,12 @@ public struct SessionDiff: Sendable, Equatable {
                 case .name: return 0
                 }
             }
-            return key == .name || k(x) == k(y) ? x.name < y.name : k(x) > k(y)
+            return key == .name || k(x) == k(y) ? Self.byteOrder(x.name, y.name) : k(x) > k(y)
         }
     }
+
+    /// Names in the order of their UTF-8 bytes (code point order), which tells NFC and NFD spellings apart.
+    static func byteOrder(_ x: String, _ y: String) -> Bool { x.utf8.lexicographicallyPrecedes(y.utf8) }
 
     /// The largest relative scale change of any tensor (a mismatched tensor counts as infinite).
     public var maxScaleChange: Double { changes.map { $0.mismatch == nil ? $0.scaleChange : .infinity }.max() ?? 0 }

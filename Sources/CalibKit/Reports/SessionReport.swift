@@ -40,14 +40,19 @@ public struct SessionReport: Sendable {
         for r in reports {
             let e = r.encoding
             let nonfinite = r.stats?.nonfinite ?? 0
+            // A tensor never observed finite has no range, and the encoding derived from none is not
+            // one to read off (export refuses it; the notes say so).
+            let observed = r.stats.map { s in zip(s.min, s.max).contains { $0.0 <= $0.1 } } ?? true
+            func encoded(_ text: String) -> ReportTable.Cell { observed ? .init(text) : "-" }
             table.append([
                 .init(r.tensor.name), .init(r.tensor.role.rawValue),
-                .init(r.tensor.shape.map(String.init).joined(separator: "x")),
+                // An imported file names no shape (calib stored the channel count in its place).
+                .init(session.origin == .imported ? "-" : r.tensor.shape.map(String.init).joined(separator: "x")),
                 .init(r.tensor.channelAxis.map { "\(r.tensor.channels)@\($0)" } ?? "-"),
                 .init(r.stats.map { String($0.batches) } ?? "-"),
-                .init(r.stats.map { Describe.values($0.min) } ?? "-"), .init(r.stats.map { Describe.values($0.max) } ?? "-"),
-                .init(Describe.scheme(e.scheme)), .init(Describe.values(e.scale)), .init(Describe.ints(e.offset)),
-                .init(Describe.values(e.min)), .init(Describe.values(e.max)),
+                .init(r.stats.map { Describe.observed($0.min) } ?? "-"), .init(r.stats.map { Describe.observed($0.max) } ?? "-"),
+                .init(Describe.scheme(e.scheme)), encoded(Describe.values(e.scale)), encoded(Describe.ints(e.offset)),
+                encoded(Describe.values(e.min)), encoded(Describe.values(e.max)),
                 nonfinite > 0 ? .init("\(nonfinite) !", warning: true) : "0",
             ])
         }
@@ -83,10 +88,21 @@ public struct SessionReport: Sendable {
 public struct SessionListReport: Sendable {
     public var summaries: [SessionSummary]
     public var database: String
+    /// By session id: the schemes its tensors' encodings are derived with now (`CalibStore.currentSchemes`).
+    public var schemes: [Int64: [QuantScheme]]
 
-    public init(summaries: [SessionSummary], database: String) {
+    public init(summaries: [SessionSummary], database: String, schemes: [Int64: [QuantScheme]] = [:]) {
         self.summaries = summaries
         self.database = database
+        self.schemes = schemes
+    }
+
+    /// The ENCODING column: the tensors' scheme now (a later run may have re-derived them), or
+    /// the session's own before it holds any.
+    func encoding(_ s: SessionSummary) -> String {
+        let current = schemes[s.session.id] ?? []
+        if current.count > 1 { return "\(Describe.scheme(current[0])) +\(current.count - 1) more" }
+        return Describe.scheme(current.first ?? s.session.scheme)
     }
 
     public var table: ReportTable {
@@ -95,7 +111,7 @@ public struct SessionListReport: Sendable {
         for s in summaries {
             table.append([
                 .init(s.session.name), .init(s.session.status.rawValue), .init(String(s.batches)), .init(String(s.tensors)),
-                .init(Describe.observer(s.session.observer)), .init(Describe.scheme(s.session.scheme)),
+                .init(Describe.observer(s.session.observer)), .init(encoding(s)),
                 .init(String(s.session.updatedAt.prefix(19)).replacing("T", with: " ")), .init(s.session.model ?? ""),
             ])
         }
@@ -104,7 +120,15 @@ public struct SessionListReport: Sendable {
 
     public var notes: [ReportLine] { summaries.isEmpty ? [ReportLine("no sessions in \(database)")] : [] }
 
-    public var json: JSONValue { .array(summaries.map(SessionJSON.summary)) }
+    public var json: JSONValue {
+        .array(
+            summaries.map { s in
+                guard case .object(var members) = SessionJSON.summary(s) else { return SessionJSON.summary(s) }
+                let current = schemes[s.session.id] ?? []
+                members.append(("schemes", .array(current.map(SessionJSON.scheme))))
+                return .object(members)
+            })
+    }
 }
 
 /// JSON views of sessions for `--json`.
@@ -114,7 +138,7 @@ public enum SessionJSON {
             ("name", .string(s.name)), ("status", .string(s.status.rawValue)),
             ("created_at", .string(s.createdAt)), ("updated_at", .string(s.updatedAt)),
             ("observer", .string(s.observer.kind.rawValue)),
-            ("averaging_constant", s.observer.kind == .ema ? .float(s.observer.averagingConstant) : .null),
+            ("averaging_constant", s.observer.kind == .ema ? .shortFloat(s.observer.averagingConstant) : .null),
             ("per_channel_axis", s.observer.channelAxis.map(JSONValue.int) ?? .null),
             ("tensor_filter", .array(s.tensorFilter.map(JSONValue.string))),
             ("convention", .string(s.scheme.convention.rawValue)), ("bitwidth", .int(s.scheme.bitwidth)),
@@ -124,6 +148,14 @@ public enum SessionJSON {
             ("notes", s.notes.map(JSONValue.string) ?? .null),
             ("origin", .string(s.origin.rawValue)), ("imported_from", s.importedFrom.map(JSONValue.string) ?? .null),
         ]
+    }
+
+    /// A scheme as the session details spell its settings.
+    public static func scheme(_ s: QuantScheme) -> JSONValue {
+        .object([
+            ("convention", .string(s.convention.rawValue)), ("bitwidth", .int(s.bitwidth)), ("symmetric", .bool(s.symmetric)),
+            ("signed", .bool(s.signed)), ("reduce_range", .bool(s.reduceRange)),
+        ])
     }
 
     public static func summary(_ s: SessionSummary) -> JSONValue {

@@ -43,7 +43,9 @@ extension EncodingTable {
         for entry in entries {
             let e = entry.encoding
             func bad(_ what: String) -> FormatError { FormatError(format: format, "tensor '\(entry.name)': \(what)") }
-            guard !entry.name.isEmpty else { throw FormatError(format: format, "an entry has an empty name") }
+            if let problem = Names.tensorProblem(entry.name) {
+                throw FormatError(format: format, "tensor '\(Names.printable(entry.name))': \(problem)")
+            }
             guard !e.scale.isEmpty, e.offset.count == e.scale.count, e.min.count == e.scale.count, e.max.count == e.scale.count
             else {
                 throw bad("scale, offset and range counts differ")

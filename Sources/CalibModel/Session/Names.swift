@@ -83,3 +83,38 @@ public struct NameError: Error, CustomStringConvertible, Equatable, Sendable {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+/// A dictionary of names compared byte for byte (`ExactName`), subscripted by `String`: a drop-in
+/// for `[String: Value]` where the keys are tensor names.
+public struct NameMap<Value>: ExpressibleByDictionaryLiteral, Sequence {
+    private var storage: [ExactName: Value]
+
+    public init() { storage = [:] }
+
+    public init(dictionaryLiteral elements: (String, Value)...) {
+        storage = [:]
+        for (k, v) in elements { storage[ExactName(k)] = v }
+    }
+
+    public subscript(name: String) -> Value? {
+        get { storage[ExactName(name)] }
+        set { storage[ExactName(name)] = newValue }
+    }
+
+    public subscript(name: String, default value: @autoclosure () -> Value) -> Value {
+        get { storage[ExactName(name), default: value()] }
+        set { storage[ExactName(name)] = newValue }
+    }
+
+    public var count: Int { storage.count }
+    public var isEmpty: Bool { storage.isEmpty }
+    public var values: Dictionary<ExactName, Value>.Values { storage.values }
+
+    public func makeIterator() -> AnyIterator<(String, Value)> {
+        var inner = storage.makeIterator()
+        return AnyIterator { inner.next().map { ($0.key.string, $0.value) } }
+    }
+}
+
+extension NameMap: Sendable where Value: Sendable {}
+extension NameMap: Equatable where Value: Equatable {}

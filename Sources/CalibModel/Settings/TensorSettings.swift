@@ -134,7 +134,7 @@ extension SettingsOverride {
         var members: [(String, JSONValue)] = []
         if let role { members.append(("role", .string(role.rawValue))) }
         if let observer { members.append(("observer", .string(observer.rawValue))) }
-        if let averagingConstant { members.append(("averaging_constant", .float(averagingConstant))) }
+        if let averagingConstant { members.append(("averaging_constant", .shortFloat(averagingConstant))) }
         switch granularity {
         case .perTensor: members.append(("per_channel_axis", .null))
         case .axis(let a): members.append(("per_channel_axis", .int(a)))
