@@ -41,7 +41,7 @@ import Testing
         }
         let empty = AimetHistogram(method: .sqnr)
         #expect(try AimetHistogram(serialized: empty.serialized()) == empty)
-        #expect(throws: AimetHistogramFormatError.self) { try AimetHistogram(serialized: [1, 2, 3]) }
-        #expect(throws: AimetHistogramFormatError.self) { try AimetHistogram(serialized: empty.serialized().dropLast()) }
+        #expect(throws: HistogramBytesError.self) { try AimetHistogram(serialized: [1, 2, 3]) }
+        #expect(throws: HistogramBytesError.self) { try AimetHistogram(serialized: empty.serialized().dropLast()) }
     }
 }
