@@ -22,7 +22,7 @@ extension AimetHistogram {
     }
 
     /// `collect_stats` of the first batch, then the growth limits `merge_stats` derives from it.
-    private mutating func startHistogram(_ values: UnsafeBufferPointer<Float>, min lo: Float, max hi: Float) {
+    mutating func startHistogram(_ values: UnsafeBufferPointer<Float>, min lo: Float, max hi: Float) {
         edges = Self.binEdges(min: lo, max: hi, binCount: binCount)
         counts = [Float](repeating: 0, count: binCount)
         let first = edges[0]
@@ -42,7 +42,7 @@ extension AimetHistogram {
     /// [leftLimit, edges[0]] and [edges[B], rightLimit]; unless it equals the stored one, every old
     /// bin moves into the new bin its start falls in, split (rounded) with the next one when it
     /// straddles a new edge.
-    private mutating func mergeBatch(_ values: UnsafeBufferPointer<Float>, min lo: Float, max hi: Float) {
+    mutating func mergeBatch(_ values: UnsafeBufferPointer<Float>, min lo: Float, max hi: Float) {
         let b = binCount
         let newMin = Swift.min(Swift.max(lo, leftLimit), edges[0])
         let newMax = Swift.min(Swift.max(hi, edges[b]), rightLimit)
