@@ -3,8 +3,9 @@ import CalibModel
 /// aimet-torch 2.42's histogram encoding analyzers, then `affine.Quantize.set_range`: from one
 /// channel's `AimetHistogram` to scale and offset, operation for operation in float32.
 public enum AimetHistogramAnalyzer {
-    /// The encoding range the analyzer returns (before the quantizer turns it into scale and offset).
-    public static func range(
+    /// The range of the resulting encoding, `scale * (offset + qmin)` to `scale * (offset + qmax)`
+    /// (AIMET's `get_min`/`get_max`, the values the golden cases hold).
+    public static func encodingRange(
         _ histogram: AimetHistogram, method: AimetHistogramMethod, scheme: QuantScheme
     ) -> (
         min: Float, max: Float

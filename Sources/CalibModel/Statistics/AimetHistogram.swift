@@ -63,19 +63,19 @@ extension AimetHistogram {
     }
 
     /// Reads what `serialized()` wrote; throws on any other bytes.
-    public init(serialized bytes: some Collection<UInt8>) throws(AimetHistogramFormatError) {
+    public init(serialized bytes: some Collection<UInt8>) throws(HistogramBytesError) {
         let b = Array(bytes)
-        guard b.count >= 28, Array(b[0..<4]) == Self.magic else { throw AimetHistogramFormatError("not an AIMET histogram") }
+        guard b.count >= 28, Array(b[0..<4]) == Self.magic else { throw HistogramBytesError("not an AIMET histogram") }
         func word(_ i: Int) -> UInt32 {
             let o = 4 + 4 * i
             return UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24
         }
         let bins = Int(word(0))
         let growth = Float(bitPattern: word(1))
-        guard bins > 0, growth >= 1 else { throw AimetHistogramFormatError("bad bin count or growth limit") }
+        guard bins > 0, growth >= 1 else { throw HistogramBytesError("bad bin count or growth limit") }
         let words = (b.count - 4) / 4
         guard (b.count - 4) % 4 == 0, words == 6 || words == 6 + 2 * bins + 1 else {
-            throw AimetHistogramFormatError("\(b.count) bytes do not hold a histogram of \(bins) bins")
+            throw HistogramBytesError("\(b.count) bytes do not hold a histogram of \(bins) bins")
         }
         self.init(binCount: bins, growthLimit: growth)
         min = Float(bitPattern: word(2))
@@ -87,10 +87,4 @@ extension AimetHistogram {
             edges = (0...bins).map { Float(bitPattern: word(6 + bins + $0)) }
         }
     }
-}
-
-/// Bytes given to `AimetHistogram(serialized:)` that it did not write.
-public struct AimetHistogramFormatError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ message: String) { description = message }
 }

@@ -7,12 +7,7 @@ extension AimetHistogram {
     /// its own. Values outside the bins (±inf, or beyond the limit) count in the end bins; NaN in
     /// none. A batch without a finite value changes nothing (AIMET would compute NaN edges).
     public mutating func observe(_ values: UnsafeBufferPointer<Float>) {
-        var lo = Float.infinity
-        var hi = -Float.infinity
-        for x in values where x.isFinite {
-            lo = Swift.min(lo, x)
-            hi = Swift.max(hi, x)
-        }
+        let (lo, hi) = TorchHistc.finiteRange(values)
         guard lo <= hi else { return }
         if isEmpty {
             startHistogram(values, min: lo, max: hi)
@@ -27,14 +22,14 @@ extension AimetHistogram {
     }
 
     /// `collect_stats` of the first batch, then the growth limits `merge_stats` derives from it.
-    private mutating func startHistogram(_ values: UnsafeBufferPointer<Float>, min lo: Float, max hi: Float) {
+    mutating func startHistogram(_ values: UnsafeBufferPointer<Float>, min lo: Float, max hi: Float) {
         edges = Self.binEdges(min: lo, max: hi, binCount: binCount)
         counts = [Float](repeating: 0, count: binCount)
         let first = edges[0]
         let last = edges[binCount]
-        Self.histc(values, low: first, high: last, into: &counts)
-        counts[0] += Float(values.count { $0 < first })
-        counts[binCount - 1] += Float(values.count { $0 > last })
+        let (below, above) = TorchHistc.add(values, low: first, high: last, into: &counts)
+        counts[0] += Float(below)
+        counts[binCount - 1] += Float(above)
         min = lo
         max = hi
         let range = last - first
@@ -47,7 +42,7 @@ extension AimetHistogram {
     /// [leftLimit, edges[0]] and [edges[B], rightLimit]; unless it equals the stored one, every old
     /// bin moves into the new bin its start falls in, split (rounded) with the next one when it
     /// straddles a new edge.
-    private mutating func mergeBatch(_ values: UnsafeBufferPointer<Float>, min lo: Float, max hi: Float) {
+    mutating func mergeBatch(_ values: UnsafeBufferPointer<Float>, min lo: Float, max hi: Float) {
         let b = binCount
         let newMin = Swift.min(Swift.max(lo, leftLimit), edges[0])
         let newMax = Swift.min(Swift.max(hi, edges[b]), rightLimit)
@@ -73,10 +68,10 @@ extension AimetHistogram {
             }
         }
         var fresh = [Float](repeating: 0, count: b)
-        Self.histc(values, low: newMin, high: newMax, into: &fresh)
+        let (below, above) = TorchHistc.add(values, low: newMin, high: newMax, into: &fresh)
         for i in 0..<b { fresh[i] += merged[i] }
-        fresh[0] += Float(values.count { $0 < newMin })
-        fresh[b - 1] += Float(values.count { $0 > newMax })
+        fresh[0] += Float(below)
+        fresh[b - 1] += Float(above)
         counts = fresh
         edges = Self.binEdges(min: newMin, max: newMax, binCount: b)
         min = newMin
@@ -96,20 +91,5 @@ extension AimetHistogram {
         // int32 conversion truncates toward zero; torch leaves NaN and overflow undefined.
         guard position < Float(binCount - 1) else { return binCount - 1 }
         return position.isNaN ? binCount - 1 : Swift.max(Int(position), 0)
-    }
-
-    /// `torch.histc` on CPU (linear interpolation, no local search): values in [low, high] go to
-    /// bin `int((x - low) * B / (high - low))` in float32, the last bin closed.
-    static func histc(_ values: UnsafeBufferPointer<Float>, low: Float, high: Float, into counts: inout [Float]) {
-        let b = counts.count
-        let bins = Float(b)
-        let width = high - low
-        counts.withUnsafeMutableBufferPointer { c in
-            for x in values where x >= low && x <= high {
-                let position = (x - low) * bins / width
-                let bin = position < bins ? Int(position) : b - 1
-                c[bin] += 1
-            }
-        }
     }
 }
