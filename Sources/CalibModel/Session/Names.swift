@@ -109,6 +109,8 @@ public struct NameMap<Value>: ExpressibleByDictionaryLiteral, Sequence {
     public var count: Int { storage.count }
     public var isEmpty: Bool { storage.isEmpty }
     public var values: Dictionary<ExactName, Value>.Values { storage.values }
+    /// The names, as the strings they were given as.
+    public var keys: [String] { storage.keys.map(\.string) }
 
     public func makeIterator() -> AnyIterator<(String, Value)> {
         var inner = storage.makeIterator()
