@@ -135,7 +135,7 @@ class CalibRunTests(TempDir):
         again = self.run_frames(batches + [{"x": np.full(3, 9, np.float32)}])
         self.assertEqual((again.summary.added, again.summary.skipped, again.summary.total), (1, 3, 4))
         self.assertIn("skipped stdin#0", again.stderr)
-        self.assertTrue(again.summary.line.startswith("session 's': 1 batches added"))
+        self.assertTrue(again.summary.line.startswith("session 's': 1 batch added"))
 
     def test_role_param(self) -> None:
         self.run_frames([{"conv.weight": np.arange(6, dtype=np.float32).reshape(3, 2) - 2}], role="param")
