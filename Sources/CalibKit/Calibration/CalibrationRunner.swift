@@ -83,7 +83,7 @@ public final class CalibrationRunner {
             }
             try commit(&run, onEvent)
         } catch {
-            try? commit(&run, onEvent)  // what was observed before the failure is kept
+            _ = try? commit(&run, onEvent)  // what was observed before the failure is kept
             try? finishFailed(run, opened: opened)
             throw error
         }
