@@ -413,7 +413,10 @@ public enum ExportDirectory {
             guard errno == ENOENT else { throw OutputError(path: dir, errno: errno) }
             return try create(members, at: dir)
         }
-        guard st.st_mode & S_IFMT == S_IFDIR else { throw OutputError(path: dir, reason: "it exists and is not a directory") }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            throw OutputError(
+                path: dir, reason: "it exists and is not a directory; this format writes a directory: pass -o a directory")
+        }
         for (name, _) in members {
             let member = dir + "/" + name
             var lst = stat()

@@ -131,7 +131,8 @@ import Testing
             ["export", "--db", db, "a", "--format", "onnxruntime", "-o", file + "/ort"], file + "/ort", "Not a directory",
             "choose another output path")
         try Self.expectError(
-            ["export", "--db", db, "a", "--format", "onnxruntime", "-o", file], file, "it exists and is not a directory")
+            ["export", "--db", db, "a", "--format", "onnxruntime", "-o", file], file, "it exists and is not a directory",
+            "pass -o a directory")
         for format in ["csv", "aimet", "tensorrt", "json"] {
             let out = dir.path("missing/out.\(format)")
             try Self.expectError(["export", "--db", db, "a", "--format", format, "-o", out], out, "does not exist: create it")

@@ -283,9 +283,13 @@ import Testing
         #expect(shown.map { Array($0.0.utf8) } == [Array(nfd.utf8)])
         #expect(try CLI.run(["run", "--db", db, "--session", "c", first]).status == 0)
         #expect(try CLI.run(["run", "--db", db, "--session", "d", second]).status == 0)
-        // Two sessions whose only tensors are the two spellings have no tensor in common (diff refuses that).
-        let diff = try CLI.run(["diff", "--db", db, "c", "d", "--json"])
-        #expect(diff.status == 2 && diff.stderr.contains("no tensor in common"), "\(diff.stderr)")
+        // Sessions whose only tensors are the two spellings have no tensor in common (diff refuses that);
+        // against the session holding both, only the other spelling is unmatched.
+        let apart = try CLI.run(["diff", "--db", db, "c", "d", "--json"])
+        #expect(apart.status == 2 && apart.stderr.contains("no tensor in common"), "\(apart.stderr)")
+        let diff = try #require(try CLI.run(["diff", "--db", db, "s", "c", "--json"]).json as? [String: Any])
+        #expect((diff["only_in_a"] as? [String])?.map { Array($0.utf8) } == [Array(nfd.utf8)])
+        #expect((diff["only_in_b"] as? [String]) == [])
         // The TensorRT cache keeps both, and calib's importer reads both back.
         let cache = dir.path("s.cache")
         #expect(try CLI.run(["export", "--db", db, "s", "--format", "tensorrt", "-o", cache]).status == 0)
