@@ -8,6 +8,8 @@ public struct CommittedBatches: Sendable {
     /// The batch rows, with the `seq` each was given.
     public var batches: [BatchRecord]
     public var tensorIDs: NameMap<Int64>
+    /// The session as stored after the commit (created by it when `creating` was given).
+    public var session: Session
 }
 
 extension CalibStore {
@@ -35,9 +37,24 @@ extension CalibStore {
     /// one transaction. The store derives nothing; it writes the rows it is given. `expectedBatches`
     /// is the batch count the statistics were computed after; if another writer changed it meanwhile,
     /// nothing is written. Returns the batch rows as stored (with their `seq`) and the tensor ids by name.
+    ///
+    /// With `creating`, the session does not exist yet: it is inserted by this transaction (refused
+    /// when another process created one of that name meanwhile), so it never exists without a batch.
     @discardableResult
-    public func commit(_ commit: BatchCommit, session: Session, expectedBatches: Int) throws -> CommittedBatches {
+    public func commit(
+        _ commit: BatchCommit, session: Session, expectedBatches: Int, creating draft: SessionDraft? = nil
+    ) throws -> CommittedBatches {
         try write { db in
+            var session = session
+            if let draft {
+                guard try Self.fetchSession(db, name: draft.name) == nil else {
+                    throw StoreError.incompatible(
+                        session: draft.name, tensor: nil,
+                        "was created by another process while this run was reading; nothing was stored: re-run the same "
+                            + "command to add to it")
+                }
+                session = try Self.insertSession(db, draft, status: .running)
+            }
             guard
                 try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)", arguments: [session.id]) == true
             else {
@@ -69,9 +86,9 @@ extension CalibStore {
                 try Self.saveEncoding(db, tensor: id, t.encoding)
             }
             try db.execute(
-                sql: "UPDATE sessions SET updated_at = ?, status = 'running' WHERE id = ?",
-                arguments: [Timestamp.now(), session.id])
-            return CommittedBatches(batches: batches, tensorIDs: ids)
+                sql: "UPDATE sessions SET updated_at = ?, status = 'running', writer = ? WHERE id = ?",
+                arguments: [Timestamp.now(), try Self.writerJSON(), session.id])
+            return CommittedBatches(batches: batches, tensorIDs: ids, session: try Self.fetchSession(db, name: session.name)!)
         }
     }
 

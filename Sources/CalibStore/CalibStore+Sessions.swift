@@ -45,23 +45,30 @@ extension CalibStore {
         name: String, observer: ObserverConfig, tensorFilter: [String] = [], scheme: QuantScheme,
         model: String? = nil, dataset: String? = nil, notes: String? = nil, importedFrom: String? = nil
     ) throws -> Session {
-        if let problem = Names.sessionProblem(name) { throw NameError(problem) }
-        return try write { db in
-            if try Self.fetchSession(db, name: name) != nil { throw StoreError.sessionExists(name) }
-            let now = Timestamp.now()
-            try db.execute(
-                sql: """
-                    INSERT INTO sessions (name, created_at, updated_at, status, stats_config, encoding_config,
-                                          tool_version, model, dataset, notes, origin, imported_from, batch_hash)
-                    VALUES (?, ?, ?, 'empty', ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    name, now, now, try Self.json(StatsConfig(observer, tensorFilter)), try Self.json(scheme),
-                    CalibVersion.current, model, dataset, notes, importedFrom == nil ? "calibrated" : "imported", importedFrom,
-                    ContentHashAlgorithm.current.rawValue,
-                ])
-            return try Self.fetchSession(db, name: name)!
-        }
+        let draft = SessionDraft(
+            name: name, observer: observer, tensorFilter: tensorFilter, scheme: scheme, model: model, dataset: dataset,
+            notes: notes, importedFrom: importedFrom)
+        try draft.validate()
+        return try write { db in try Self.insertSession(db, draft, status: .empty) }
+    }
+
+    /// Inserts `draft`'s row; refuses a name that exists.
+    static func insertSession(_ db: Database, _ draft: SessionDraft, status: Session.Status) throws -> Session {
+        if try fetchSession(db, name: draft.name) != nil { throw StoreError.sessionExists(draft.name) }
+        let now = Timestamp.now()
+        try db.execute(
+            sql: """
+                INSERT INTO sessions (name, created_at, updated_at, status, stats_config, encoding_config,
+                                      tool_version, model, dataset, notes, origin, imported_from, batch_hash, writer)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                draft.name, now, now, status.rawValue, try json(StatsConfig(draft.observer, draft.tensorFilter)),
+                try json(draft.scheme), CalibVersion.current, draft.model, draft.dataset, draft.notes,
+                draft.importedFrom == nil ? "calibrated" : "imported", draft.importedFrom, ContentHashAlgorithm.current.rawValue,
+                status == .running ? try writerJSON() : nil,
+            ])
+        return try fetchSession(db, name: draft.name)!
     }
 
     /// Changes a session's provenance fields (nil leaves a field as it is).
@@ -76,14 +83,18 @@ extension CalibStore {
         }
     }
 
-    /// Sets the session's status (e.g. `running` at the start of a run, `ready` at its end).
+    /// Sets the session's status (e.g. `running` at the start of a run, `ready` at its end). `running`
+    /// records this process as the writer; any other status clears it.
     public func setStatus(_ status: Session.Status, session id: Int64) throws {
         try write { db in
             try db.execute(
-                sql: "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
-                arguments: [status.rawValue, Timestamp.now(), id])
+                sql: "UPDATE sessions SET status = ?, updated_at = ?, writer = ? WHERE id = ?",
+                arguments: [status.rawValue, Timestamp.now(), status == .running ? try Self.writerJSON() : nil, id])
         }
     }
+
+    /// This process as `sessions.writer` holds it.
+    static func writerJSON() throws -> String { try json(ProcessIdentity.current) }
 
     /// Records the encoding settings the latest run asked for (the session's default for new activations).
     public func setDefaultScheme(_ scheme: QuantScheme, session id: Int64) throws {
@@ -141,17 +152,57 @@ extension CalibStore {
                 model: try optionalText("model"), dataset: try optionalText("dataset"), notes: try optionalText("notes"),
                 origin: try known("origin", Session.Origin.self, "'calibrated' or 'imported'"),
                 importedFrom: try optionalText("imported_from"),
-                batchHash: try known("batch_hash", ContentHashAlgorithm.self, "'xxh3-128' or 'sha256'"))
+                batchHash: try known("batch_hash", ContentHashAlgorithm.self, "'xxh3-128' or 'sha256'"),
+                writer: writer(row))
         } catch var bad as BadValue {
             bad.session = name
             throw bad
         }
     }
 
+    /// `sessions.writer`; nil when absent (older schema, no run writing) or not the JSON calib writes
+    /// (advisory only: `calib check` reports it, readers go on).
+    static func writer(_ row: Row) -> ProcessIdentity? {
+        guard row.hasColumn("writer"), case .string(let text) = (row["writer"] as DatabaseValue).storage else { return nil }
+        return try? JSONDecoder().decode(ProcessIdentity.self, from: Data(text.utf8))
+    }
+
     static func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// A session not stored yet. A run creates its session in the transaction of its first batch, so a
+/// run that stores nothing (refused, killed, empty input) leaves no empty session behind.
+public struct SessionDraft: Sendable {
+    public var name: String
+    public var observer: ObserverConfig
+    public var tensorFilter: [String]
+    public var scheme: QuantScheme
+    public var model: String?
+    public var dataset: String?
+    public var notes: String?
+    public var importedFrom: String?
+
+    public init(
+        name: String, observer: ObserverConfig, tensorFilter: [String] = [], scheme: QuantScheme, model: String? = nil,
+        dataset: String? = nil, notes: String? = nil, importedFrom: String? = nil
+    ) {
+        self.name = name
+        self.observer = observer
+        self.tensorFilter = tensorFilter
+        self.scheme = scheme
+        self.model = model
+        self.dataset = dataset
+        self.notes = notes
+        self.importedFrom = importedFrom
+    }
+
+    /// Refuses a name the store cannot hold unambiguously.
+    public func validate() throws {
+        if let problem = Names.sessionProblem(name) { throw NameError(problem) }
     }
 }
 

@@ -83,9 +83,7 @@ enum Schema {
             try refuseNewer(db, migrator: migrator, path: path)
             let applied = try db.tableExists("grdb_migrations") ? try migrator.appliedIdentifiers(db) : []
             if applied.count < migrationNames.count && !allowOlder {
-                throw StoreError.incompatible(
-                    session: "-", tensor: nil,
-                    "\(path) has an older schema; open it once with `calib run` to upgrade")
+                throw StoreError.olderSchema(path: path, applied: applied.count, known: migrationNames.count)
             }
             try verifyChecksums(db)
         }

@@ -5,6 +5,9 @@ import CalibSupport
 public enum StoreError: Error, CustomStringConvertible, Sendable {
     case noDatabase(path: String)
     case newerSchema(path: String, unknown: [String])
+    /// Migrations missing: `applied` of the `known` ones (0: the file has no calib schema at all, e.g.
+    /// a run was killed before creating it).
+    case olderSchema(path: String, applied: Int, known: Int)
     case migrationChanged(name: String)
     case noSuchSession(String)
     case sessionExists(String)
@@ -25,6 +28,11 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             "no calibration database at \(path) (run `calib run` first, or pass --db / set CALIB_DB)"
         case .newerSchema(let path, let unknown):
             "\(path) was written by a newer calib (unknown migrations: \(unknown.joined(separator: ", "))); upgrade calib to read it"
+        case .olderSchema(let path, let applied, let known):
+            applied == 0
+                ? "\(path) holds no calibration data: it has no calib schema yet (a run that created it stopped before "
+                    + "setting it up); `calib run --db \(path) ...` sets it up"
+                : "\(path) has an older schema (\(applied) of \(known) migrations); open it once with `calib run` to upgrade"
         case .migrationChanged(let name):
             "migration \(name) differs from the one applied to this database; migrations are append-only"
         case .noSuchSession(let name):

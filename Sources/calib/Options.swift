@@ -72,6 +72,8 @@ func reportingErrors(status: Int32 = 1, _ body: () throws -> Void) throws {
         throw error
     } catch let error as ValidationError {
         throw error
+    } catch let error as RunInterrupted {
+        throw error  // `calib run` says it and exits 128 + signal
     } catch {
         Terminal.standardError.write("calib: error: \(error)\n")
         throw ExitCode(status)

@@ -70,6 +70,18 @@ extension Calib {
 
         func run() throws {
             guard let session else { throw missingOption("--session <name>", Self.self) }
+            // Ctrl-C, `kill` and a closed terminal stop the run after the batch in hand, keeping what
+            // it observed; a second signal ends the process at once.
+            StopRequest.catchingSignals()
+            do {
+                try runSession(session)
+            } catch let stop as RunInterrupted {
+                Terminal.standardError.write("calib: \(stop)\n")
+                throw ExitCode(128 + stop.signal)
+            }
+        }
+
+        func runSession(_ session: String) throws {
             try reportingErrors {
                 var settings = encoding.override
                 settings.role = role
@@ -79,9 +91,11 @@ extension Calib {
                     throw ValidationError("--per-tensor and --per-channel-axis exclude each other")
                 }
                 settings.granularity = perTensor ? .perTensor : perChannelAxis.map { .axis($0) }
-                let options = RunOptions(
+                var options = RunOptions(
                     session: session, settings: settings, config: try config.map(CalibrationConfig.load) ?? CalibrationConfig(),
-                    tensorFilter: tensors, nonfinite: nonfinite, model: model, dataset: dataset, note: note)
+                    tensorFilter: tensors, nonfinite: nonfinite, model: model, dataset: dataset, note: note,
+                    commitPolicy: try Self.commitPolicy())
+                options.stopSignal = { StopRequest.pending }
                 try SessionRef.refuseNewName(session, db: database.path)
                 let store = try database.open(readOnly: false)
                 let reader = try BatchReader(inputs: inputs)
@@ -109,6 +123,22 @@ extension Calib {
                 Terminal.standardOutput.write(RunSummaryText.line(summary) + "\n")
             }
         }
+    }
+}
+
+extension Calib.Run {
+    /// The adaptive policy, with `CALIB_COMMIT_INTERVAL` (seconds) as the longest time observed
+    /// batches wait uncommitted (default 10 s): what a crash can cost, and how stale readers may be
+    /// while a producer on stdin idles.
+    static func commitPolicy() throws -> CommitPolicy {
+        var policy = CommitPolicy.adaptive
+        if let text = ProcessInfo.processInfo.environment["CALIB_COMMIT_INTERVAL"] {
+            guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
+                throw ValidationError("CALIB_COMMIT_INTERVAL must be a number of seconds > 0, got '\(text)'")
+            }
+            policy.maxSeconds = seconds
+        }
+        return policy
     }
 }
 

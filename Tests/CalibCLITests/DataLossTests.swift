@@ -1,5 +1,6 @@
 import CalibTestSupport
 import Foundation
+import GRDB
 import Testing
 
 @testable import CalibKit
@@ -162,6 +163,33 @@ import Testing
         let show = try CLI.run(["sessions", "--db", copy, "--json"])
         #expect(show.status == 0, "\(show.stderr)")
         #expect((show.json as? [[String: Any]])?.first?["notes"] as? String == "in the wal", "\(show.stdout)")
+    }
+}
+
+/// Finding 21 sibling: a run killed while creating a new database leaves a file without calib's
+/// schema (empty, or SQLite's header only). Read commands say what it is and what to do, instead of
+/// "session '-': older schema"; `check` accepts it; the next run sets it up.
+@Suite struct SchemaLessDatabaseTests {
+    @Test func aDatabaseKilledBeforeItsSchemaIsExplained() throws {
+        let dir = TemporaryDirectory()
+        let empty = dir.path("empty.sqlite")
+        _ = FileManager.default.createFile(atPath: empty, contents: nil)
+        // SQLite's header and WAL mode only: what opening a new database writes before its migrations.
+        let header = dir.path("header.sqlite")
+        try DatabaseQueue(path: header).writeWithoutTransaction { db in
+            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "CREATE TABLE t (x); DROP TABLE t")
+        }
+        for db in [empty, header] {
+            for command in [["sessions"], ["show", "s"], ["export", "s"]] {
+                let r = try CLI.run([command[0], "--db", db] + command.dropFirst())
+                #expect(r.status == 1, "\(command)")
+                #expect(r.stderr.contains("\(db) holds no calibration data") && !r.stderr.contains("session '-'"), "\(r.stderr)")
+            }
+            #expect(try CLI.run(["check", "--db", db]).status == 0)
+            #expect(try CLI.run(["run", "--db", db, "--session", "s", DataLossTests.batches]).status == 0)
+            #expect(try CLI.run(["sessions", "--db", db]).status == 0)
+        }
     }
 }
 

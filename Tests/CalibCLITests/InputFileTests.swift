@@ -104,15 +104,13 @@ import Darwin
         return (process, errors)
     }
 
-    /// Waits until the run has created its session and started reading (status `running`).
-    static func waitUntilRunning(_ db: String, _ process: Process) {
+    /// Waits until the run has `input` mapped (its session is only created with the first batch,
+    /// so the process's mappings are what tells that reading has begun).
+    static func waitUntilMapped(_ input: String, _ process: Process) {
         let deadline = Date().addingTimeInterval(60)
+        let maps = "/proc/\(process.processIdentifier)/maps"
         while Date() < deadline && process.isRunning {
-            if let store = try? CalibStore(path: db, readOnly: true), let s = try? store.session(named: "s"),
-                s.status == .running
-            {
-                return
-            }
+            if let text = try? String(contentsOfFile: maps, encoding: .utf8), text.contains(input) { return }
             usleep(1000)
         }
     }
@@ -126,7 +124,7 @@ import Darwin
         let size = try Self.big(input, megabytes: 256)
         let db = dir.path("cal.sqlite")
         let (process, errors) = try Self.start(db, input)
-        Self.waitUntilRunning(db, process)
+        Self.waitUntilMapped(input, process)
         #expect(truncate(input, 4096) == 0)
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

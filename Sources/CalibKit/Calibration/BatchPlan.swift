@@ -13,26 +13,32 @@ struct PlannedTensor {
     var update: TensorUpdate
 }
 
-/// A session as a run found (or made) it.
+/// A session as a run found it, or the one it will create with its first batch.
 struct OpenedSession {
+    /// With `draft`, a stand-in (id 0) until the first commit stores it.
     var session: Session
-    /// This run created it.
-    var created: Bool
+    /// The session does not exist yet: the first commit creates it (so a run that stores nothing
+    /// leaves nothing behind, even when killed).
+    var draft: SessionDraft?
+    var created: Bool { draft != nil }
 }
 
 extension CalibrationRunner {
-    /// Opens (or creates) the session.
-    public func prepareSession() throws -> Session { try openSession().session }
-
     func openSession() throws -> OpenedSession {
         let o = options
         let activationDefaults = o.settings.applied(to: .defaults(for: .activation))
         guard let session = try store.session(named: o.session) else {
             try Self.validate(activationDefaults)
-            let created = try store.createSession(
+            let draft = SessionDraft(
                 name: o.session, observer: activationDefaults.observer, tensorFilter: o.tensorFilter,
                 scheme: activationDefaults.scheme, model: o.model, dataset: o.dataset, notes: o.note)
-            return OpenedSession(session: created, created: true)
+            try draft.validate()
+            let standIn = Session(
+                id: 0, name: draft.name, createdAt: "", updatedAt: "", status: .empty, observer: draft.observer,
+                tensorFilter: draft.tensorFilter, scheme: draft.scheme, toolVersion: CalibVersion.current, model: draft.model,
+                dataset: draft.dataset, notes: draft.notes, origin: .calibrated, importedFrom: nil,
+                batchHash: .current)
+            return OpenedSession(session: standIn, draft: draft)
         }
         if session.origin == .imported {
             throw StoreError.incompatible(
@@ -41,7 +47,7 @@ extension CalibrationRunner {
         if o.model != nil || o.dataset != nil || o.note != nil {
             try store.updateSession(session.name, model: o.model, dataset: o.dataset, notes: o.note)
         }
-        return OpenedSession(session: session, created: false)
+        return OpenedSession(session: session, draft: nil)
     }
 
     /// Observes every planned tensor of `batch`; touches nothing stored. Returns the batch's row and

@@ -7,6 +7,25 @@ import CalibStore
 import CalibSupport
 import Foundation
 
+/// A run stopped on request (a signal in the CLI) after committing what it had observed.
+public struct RunInterrupted: Error, CustomStringConvertible, Sendable {
+    public var signal: Int32
+    public var session: String
+    /// Batches this run added before it stopped.
+    public var added = 0
+    /// Batches the session holds now; nil when the session was never created (nothing stored).
+    public var batches: Int? = nil
+
+    public var description: String {
+        let cause = "interrupted by \(StopRequest.name(signal))"
+        guard let batches else {
+            return "\(cause) before a batch was stored: nothing was stored and session '\(session)' was not created"
+        }
+        return "\(cause): session '\(session)' keeps its \(Describe.count(batches, "batch", plural: "batches")) "
+            + "(\(added) added by this run) and is marked interrupted; re-run the same command to resume"
+    }
+}
+
 /// Streams batches through the observers into a session: reader → observer → derivation → store.
 ///
 /// Each batch commits whole in one transaction (batch row + statistics + derived encodings; a
@@ -52,23 +71,40 @@ public final class CalibrationRunner {
 
     /// What the loop carries from batch to batch.
     struct RunState {
-        let session: Session
+        var session: Session
+        /// The session to create with the first commit; nil once it exists.
+        var draft: SessionDraft?
         var tensors: NameMap<TensorUpdate>
         var batchCount: Int
         var pending = PendingCommit()
         var summary: Summary
     }
 
+    /// How often the loop looks up from waiting for the next batch (a producer on stdin may be idle
+    /// for long): to commit what waits once it is due, and to notice a stop request.
+    static let wakeInterval = 0.25
+
     /// Runs every batch of `reader` into the session.
+    ///
+    /// A stop request (`RunOptions.stopSignal`, SIGINT/SIGTERM/SIGHUP in the CLI) ends the run after
+    /// the batch being observed: what was observed is committed, the session is marked
+    /// `interrupted`, and `RunInterrupted` is thrown.
     public func run(_ reader: BatchReader, onEvent: (Event) -> Void = { _ in }) throws -> Summary {
         let start = Date()
         let opened = try openSession()
-        var run = try state(of: opened.session)
-        try store.setStatus(.running, session: run.session.id)
+        var run = try state(of: opened)
+        if !opened.created { try store.setStatus(.running, session: run.session.id) }
         let prefetcher = Prefetcher(reader, hash: run.session.batchHash)
         defer { prefetcher.stop() }
         do {
-            while let batch = try prefetcher.next() {
+            while true {
+                if let signal = options.stopSignal() { throw RunInterrupted(signal: signal, session: run.session.name) }
+                guard let next = try prefetcher.next(timeout: Self.wakeInterval) else { break }
+                guard let batch = next.batch else {
+                    // Nothing arrived: what waits is committed once due, however long the producer idles.
+                    if run.pending.isDue(options.commitPolicy) { try commit(&run, onEvent) }
+                    continue
+                }
                 if let stored = try storedCopy(of: batch, &run, onEvent) {
                     try skip(batch, stored: stored, &run, onEvent)
                     continue
@@ -85,10 +121,14 @@ public final class CalibrationRunner {
         } catch {
             _ = try? commit(&run, onEvent)  // what was observed before the failure is kept
             try? finishFailed(run, opened: opened)
+            if var stop = error as? RunInterrupted {
+                stop.added = run.summary.added
+                stop.batches = run.draft == nil ? run.batchCount : nil
+                throw stop
+            }
             throw error
         }
-        if run.batchCount == 0 && opened.created {
-            try store.deleteSession(run.session.name, onlyIfEmpty: true)
+        if run.draft != nil {
             throw InputError(file: reader.description, "held no batch; nothing was stored and no session created")
         }
         try store.setStatus(.ready, session: run.session.id)
@@ -102,22 +142,27 @@ public final class CalibrationRunner {
     }
 
     /// The session and what it holds, as the run starts.
-    func state(of session: Session) throws -> RunState {
+    func state(of opened: OpenedSession) throws -> RunState {
+        let session = opened.session
         var tensors: NameMap<TensorUpdate> = [:]
-        for r in try store.reports(session: session) {
-            guard let stats = r.stats else { continue }
-            tensors[r.tensor.name] = TensorUpdate(record: r.tensor, stats: stats, scheme: r.encoding.scheme, isNew: false)
+        let count = opened.created ? 0 : try store.batchCount(session: session.id)
+        if !opened.created {
+            for r in try store.reports(session: session) {
+                guard let stats = r.stats else { continue }
+                tensors[r.tensor.name] = TensorUpdate(record: r.tensor, stats: stats, scheme: r.encoding.scheme, isNew: false)
+            }
         }
-        let count = try store.batchCount(session: session.id)
         let summary = Summary(
             session: session.name, added: 0, skipped: 0, totalBatches: count, tensors: tensors.count, bytes: 0, seconds: 0)
-        return RunState(session: session, tensors: tensors, batchCount: count, summary: summary)
+        return RunState(session: session, draft: opened.draft, tensors: tensors, batchCount: count, summary: summary)
     }
 
     /// The stored batch with `batch`'s content, if any. A repeat of a batch still waiting in the open
     /// transaction commits it first: it is then the stored copy.
     func storedCopy(of batch: Batch, _ run: inout RunState, _ onEvent: (Event) -> Void) throws -> BatchRecord? {
-        if let stored = try store.batch(withContentHash: batch.contentHash, session: run.session.id) { return stored }
+        if run.draft == nil, let stored = try store.batch(withContentHash: batch.contentHash, session: run.session.id) {
+            return stored
+        }
         guard let i = run.pending.position(ofContentHash: batch.contentHash) else { return nil }
         return try commit(&run, onEvent)[i]
     }
@@ -152,8 +197,11 @@ public final class CalibrationRunner {
     func commit(_ run: inout RunState, _ onEvent: (Event) -> Void) throws -> [BatchRecord] {
         guard !run.pending.isEmpty else { return [] }
         let t = Date()
-        let stored = try store.commit(run.pending.rows(), session: run.session, expectedBatches: run.batchCount)
+        let stored = try store.commit(
+            run.pending.rows(), session: run.session, expectedBatches: run.batchCount, creating: run.draft)
         let seconds = Date().timeIntervalSince(t)
+        run.session = stored.session
+        run.draft = nil
         for (name, id) in stored.tensorIDs {
             run.tensors[name]?.record.id = id
             run.tensors[name]?.isNew = false
@@ -169,12 +217,11 @@ public final class CalibrationRunner {
         return stored.batches
     }
 
-    /// A failed run: a session it created and left empty is removed; one it added batches to is
-    /// `interrupted`; one it did not change keeps the status it had.
+    /// A failed run: one that added batches marks the session `interrupted`; one that did not change
+    /// it leaves the status it had (a session it was to create was never stored).
     func finishFailed(_ run: RunState, opened: OpenedSession) throws {
-        if opened.created && run.batchCount == 0 {
-            try store.deleteSession(run.session.name, onlyIfEmpty: true)
-        } else if run.summary.added > 0 {
+        if run.draft != nil { return }
+        if run.summary.added > 0 {
             try store.setStatus(.interrupted, session: run.session.id)
         } else {
             try store.setStatus(opened.session.status, session: run.session.id)

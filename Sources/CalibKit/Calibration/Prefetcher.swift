@@ -37,6 +37,32 @@ final class Prefetcher: @unchecked Sendable {
         return try result.get()
     }
 
+    /// What `next(timeout:)` found.
+    enum Next {
+        case batch(Batch)
+        /// Nothing arrived in time; the batch being read stays on its way.
+        case timedOut
+
+        var batch: Batch? {
+            if case .batch(let b) = self { return b }
+            return nil
+        }
+    }
+
+    /// The next batch, `.timedOut` when none arrived within `timeout` seconds, nil at the end.
+    func next(timeout: Double) throws -> Next? {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while slot == nil {
+            if !condition.wait(until: deadline) && slot == nil { return .timedOut }
+        }
+        let result = slot!
+        if case .success(.some) = result { slot = nil }
+        condition.broadcast()
+        return try result.get().map(Next.batch)
+    }
+
     /// Lets the thread finish after the batch it is reading; call when abandoning the run.
     func stop() {
         condition.lock()

@@ -22,6 +22,8 @@ public struct RunOptions: Sendable {
     public var note: String?
     /// When observed batches are committed.
     public var commitPolicy: CommitPolicy
+    /// A signal number when the run should stop (checked between batches and while waiting for one).
+    public var stopSignal: @Sendable () -> Int32? = { nil }
 
     public init(
         session: String, settings: SettingsOverride = SettingsOverride(), config: CalibrationConfig = CalibrationConfig(),

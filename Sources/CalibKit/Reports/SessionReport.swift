@@ -21,7 +21,7 @@ public struct SessionReport: Sendable {
     public var heading: [ReportLine] {
         let s = session
         var first =
-            "\(s.status.rawValue), " + (s.origin == .imported ? "imported from \(s.importedFrom ?? "?")" : "\(batches) batches")
+            "\(s.statusText), " + (s.origin == .imported ? "imported from \(s.importedFrom ?? "?")" : "\(batches) batches")
         if label != "default" { first += ", encoding set '\(label)'" }
         var lines = [ReportLine("  " + first, heading: "session \(s.name)")]
         for (key, value) in [("model", s.model), ("dataset", s.dataset), ("notes", s.notes)] {
@@ -110,7 +110,7 @@ public struct SessionListReport: Sendable {
             ["SESSION", "STATUS", "BATCHES", "TENSORS", "OBSERVER", "ENCODING", "UPDATED", "MODEL"], numeric: [2, 3])
         for s in summaries {
             table.append([
-                .init(s.session.name), .init(s.session.status.rawValue), .init(String(s.batches)), .init(String(s.tensors)),
+                .init(s.session.name), .init(s.session.statusText), .init(String(s.batches)), .init(String(s.tensors)),
                 .init(Describe.observer(s.session.observer)), .init(encoding(s)),
                 .init(String(s.session.updatedAt.prefix(19)).replacing("T", with: " ")), .init(s.session.model ?? ""),
             ])
@@ -135,7 +135,10 @@ public struct SessionListReport: Sendable {
 public enum SessionJSON {
     public static func session(_ s: Session) -> [(String, JSONValue)] {
         [
-            ("name", .string(s.name)), ("status", .string(s.status.rawValue)),
+            ("name", .string(s.name)), ("status", .string(s.shownStatus.rawValue)),
+            // The process writing it; `writer_gone`: it ended without finishing (killed outright).
+            ("writer_pid", s.status == .running ? s.writer.map { .int(Int($0.pid)) } ?? .null : .null),
+            ("writer_gone", .bool(s.writerGone)),
             ("created_at", .string(s.createdAt)), ("updated_at", .string(s.updatedAt)),
             ("observer", .string(s.observer.kind.rawValue)),
             ("averaging_constant", s.observer.kind == .ema ? .shortFloat(s.observer.averagingConstant) : .null),

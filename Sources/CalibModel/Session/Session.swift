@@ -5,11 +5,12 @@ public struct Session: Sendable, Equatable {
     public enum Status: String, Sendable, Codable {
         /// Created, no batch yet.
         case empty
-        /// A `calib run` is writing to it, or was killed while doing so (resume with the same command).
+        /// A `calib run` is writing to it (`writer` names it), or was killed outright while doing so
+        /// (`writerGone`; resume with the same command).
         case running
         /// The last run finished.
         case ready
-        /// The last run stopped on an error; what it committed before is intact.
+        /// The last run stopped on an error or a signal; what it committed before is intact.
         case interrupted
     }
 
@@ -39,12 +40,15 @@ public struct Session: Sendable, Equatable {
     public var importedFrom: String?
     /// How the session's batches are identified; fixed when it is created (schema 3 made XXH3-128 the default).
     public var batchHash: ContentHashAlgorithm
+    /// The process of the run writing the session (schema 6); nil when no run is writing.
+    public var writer: ProcessIdentity?
 
     public init(
         id: Int64, name: String, createdAt: String, updatedAt: String, status: Status, observer: ObserverConfig,
         tensorFilter: [String], scheme: QuantScheme, toolVersion: String, model: String?, dataset: String?, notes: String?,
-        origin: Origin, importedFrom: String?, batchHash: ContentHashAlgorithm
+        origin: Origin, importedFrom: String?, batchHash: ContentHashAlgorithm, writer: ProcessIdentity? = nil
     ) {
+        self.writer = writer
         self.id = id
         self.name = name
         self.createdAt = createdAt
@@ -60,6 +64,22 @@ public struct Session: Sendable, Equatable {
         self.origin = origin
         self.importedFrom = importedFrom
         self.batchHash = batchHash
+    }
+}
+
+extension Session {
+    /// `running`, but the run's process has ended without saying so (killed outright): what it
+    /// committed is intact, and the same command resumes it.
+    public var writerGone: Bool { status == .running && (writer?.isGone ?? false) }
+
+    /// The status as readers show it: a `running` session whose writer is gone reads `interrupted`.
+    public var shownStatus: Status { writerGone ? .interrupted : status }
+
+    /// The status in words, for tables and headings.
+    public var statusText: String {
+        if writerGone { return "interrupted (writer gone)" }
+        if status == .running, let w = writer { return "running (pid \(w.pid))" }
+        return status.rawValue
     }
 }
 
