@@ -49,6 +49,34 @@ public enum EncodingsJSON {
         }
         // A tensor without statistics (imported encodings) prints null ranges.
         let unobserved = stats == nil ? [Float](repeating: .nan, count: e.channelCount) : []
+        // A channel never observed finite has no range, so no encoding: null, not the placeholder the
+        // derivation keeps for it (export refuses such a tensor; `show --json` prints it).
+        if let stats, stats.min.count == e.channelCount, zip(stats.min, stats.max).contains(where: { !($0.0 <= $0.1) }) {
+            let seen = zip(stats.min, stats.max).map { $0.0 <= $0.1 }
+            func floats(_ v: [Float]) -> Field {
+                let a: [JSONValue] = zip(v, seen).map { $1 ? .float($0) : .null }
+                return .value(perChannel ? .array(a) : a[0])
+            }
+            func ints(_ v: [Int], negated: Bool = false) -> Field {
+                let a: [JSONValue] = zip(v, seen).map { $1 ? .int(negated ? -$0 : $0) : .null }
+                return .value(perChannel ? .array(a) : a[0])
+            }
+            return common(r) + [
+                ("scale", floats(e.scale)), ("offset", ints(e.offset)), ("zero_point", ints(e.offset, negated: true)),
+                ("min", floats(e.min)), ("max", floats(e.max)),
+            ] + observed(r, perChannel: perChannel, unobserved: [])
+        }
+        return common(r) + [
+            ("scale", floats(e.scale)),
+            ("offset", ints(e.offset)),
+            ("zero_point", ints(e.offset, negated: true)),  // Encoding.zeroPoint, without the copy
+            ("min", floats(e.min)),
+            ("max", floats(e.max)),
+        ] + observed(r, perChannel: perChannel, unobserved: unobserved)
+    }
+
+    static func common(_ r: TensorReport) -> [(String, Field)] {
+        let e = r.encoding
         return [
             ("role", .value(.string(r.tensor.role.rawValue))),
             ("convention", .value(.string(e.scheme.convention.rawValue))),
@@ -56,11 +84,13 @@ public enum EncodingsJSON {
             ("symmetric", .value(.bool(e.scheme.symmetric))),
             ("signed", .value(.bool(e.scheme.signed))),
             ("per_channel_axis", .value(e.channelAxis.map(JSONValue.int) ?? .null)),
-            ("scale", floats(e.scale)),
-            ("offset", ints(e.offset)),
-            ("zero_point", ints(e.offset, negated: true)),  // Encoding.zeroPoint, without the copy
-            ("min", floats(e.min)),
-            ("max", floats(e.max)),
+        ]
+    }
+
+    static func observed(_ r: TensorReport, perChannel: Bool, unobserved: [Float]) -> [(String, Field)] {
+        let stats = r.stats
+        func floats(_ v: [Float]) -> Field { perChannel ? .floats(v) : .value(.float(v[0])) }
+        return [
             ("observed_min", floats(stats?.min ?? unobserved)),
             ("observed_max", floats(stats?.max ?? unobserved)),
             ("batches", .value(.int(stats?.batches ?? 0))),

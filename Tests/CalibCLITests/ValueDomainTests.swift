@@ -11,6 +11,32 @@ import Testing
 
     static let good = TensorFiles.safetensors([("a", [4], [-1, 0.5, 2, 3]), ("b", [2, 2], [1, -2, 0.25, 4])])
 
+    /// Finding 24: a tensor (or a channel) never observed finite has no encoding; `show --json` prints
+    /// null for its scale, offset and range instead of the placeholder the derivation keeps, while
+    /// observed channels keep their numbers.
+    @Test func neverObservedValuesShowNullEncodings() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("n.sqlite")
+        let nan = Float.nan
+        try Self.write(
+            TensorFiles.safetensors([("x", [2], [nan, .infinity]), ("c", [2, 2], [1, nan, 3, .infinity])]), dir.path("0.safetensors"))
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", dir.path("0.safetensors")]).status == 0)
+        #expect(try CLI.run(["run", "--db", db, "--session", "p", "--tensor", "c", "--per-channel-axis", "1", dir.path("0.safetensors")]).status == 0)
+        let x = try #require((try CLI.run(["show", "--db", db, "s", "--json"]).json as? [String: Any]).flatMap {
+            ($0["encodings"] as? [String: [String: Any]])?["x"]
+        })
+        for key in ["scale", "offset", "zero_point", "min", "max", "observed_min", "observed_max"] {
+            #expect(x[key] is NSNull, "\(key): \(x[key] ?? "absent")")
+        }
+        #expect(x["nonfinite"] as? Int == 2)
+        let c = try #require((try CLI.run(["show", "--db", db, "p", "--json"]).json as? [String: Any]).flatMap {
+            ($0["encodings"] as? [String: [String: Any]])?["c"]
+        })
+        let scale = try #require(c["scale"] as? [Any]), offset = try #require(c["offset"] as? [Any])
+        #expect(scale.count == 2 && scale[1] is NSNull && offset[1] is NSNull, "channel 1 saw only NaN/Inf: \(c)")
+        #expect((scale[0] as? Double).map { $0 > 0 } == true && offset[0] is Int, "channel 0 saw 1 and 3: \(c)")
+    }
+
     /// A finite float32 range whose span overflows float32 is refused with the file and tensor
     /// named, nothing is stored for it, and the session stays readable by every command.
     @Test func rangeThatOverflowsTheScaleIsRefused() throws {
