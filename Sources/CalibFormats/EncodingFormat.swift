@@ -125,6 +125,15 @@ func perChannel(_ table: EncodingTable, holds: String) -> [(tensor: String, reas
     }
 }
 
+/// Entries whose names a line-based format cannot hold: empty, NUL or control characters (a newline
+/// would split a line). calib refuses such names when it stores a tensor, but a session written by an
+/// older calib (or imported from JSON) can hold them; the export refuses them by name.
+func unholdableNames(_ table: EncodingTable, format: String) -> [(tensor: String, reason: String)] {
+    table.entries.compactMap { entry in
+        Names.tensorProblem(entry.name).map { (entry.name, "\($0) (--format \(format) cannot write it)") }
+    }
+}
+
 /// ONNX Runtime tables hold calibrated ranges, not encodings.
 func requireRanges(_ table: EncodingTable, format: String) throws {
     if let e = table.entries.first(where: { $0.observedMin == nil }) {

@@ -37,6 +37,26 @@ import Testing
         #expect((scale[0] as? Double).map { $0 > 0 } == true && offset[0] is Int, "channel 0 saw 1 and 3: \(c)")
     }
 
+    /// Finding 13 sibling: a name a line-based format cannot hold, stored by an older calib (which
+    /// did not refuse it at run time), is refused by the TensorRT and CSV exports, naming the tensor,
+    /// instead of splitting a line; JSON, which can escape it, still exports it.
+    @Test func namesOlderCalibStoredAreRefusedByLineBasedExports() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("names.sqlite")
+        try Self.write(Self.good, dir.path("0.safetensors"))
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", dir.path("0.safetensors")]).status == 0)
+        let store = try CalibStore(path: db)
+        try store.writer.write { db in try db.execute(sql: "UPDATE tensors SET name = 'line' || char(10) || 'break' WHERE name = 'a'") }
+        _ = store
+        for format in ["tensorrt", "csv"] {
+            let r = try CLI.run(["export", "--db", db, "s", "--format", format])
+            #expect(r.status == 1 && r.stdout.isEmpty, "\(format): \(r.stdout)")
+            #expect(r.stderr.contains("control character U+000A") && r.stderr.contains("--format \(format) cannot write it"), "\(r.stderr)")
+        }
+        let json = try CLI.run(["export", "--db", db, "s", "--format", "json"])
+        #expect(json.status == 0 && json.stdout.contains("line\\nbreak"), "\(json.stderr)")
+    }
+
     /// A finite float32 range whose span overflows float32 is refused with the file and tensor
     /// named, nothing is stored for it, and the session stays readable by every command.
     @Test func rangeThatOverflowsTheScaleIsRefused() throws {
