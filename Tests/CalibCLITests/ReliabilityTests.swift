@@ -83,6 +83,40 @@ import Testing
         print("kill points survived: \(killed) killed mid-run of \(points), all resumed to the uninterrupted result")
     }
 
+    /// Finding 21: kills in the first milliseconds of a run on a new database (opening it, creating
+    /// the schema, the first commit) leave a database that `check` accepts and the next run completes:
+    /// the schema is one transaction and the session is created with its first batch.
+    @Test func earlyKillsLeaveACheckableDatabase() throws {
+        let dir = TemporaryDirectory()
+        let batches = try Self.makeBatches(in: dir, count: 4, tensors: 2)
+        var states = Set<String>()
+        for i in 0..<30 {
+            let db = dir.path("early-\(i).sqlite")
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = ["run", "--db", db, "--session", "s", batches]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32(i * 2_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let check = try CLI.run(["check", "--db", db])
+            #expect(
+                check.status == 0 || check.stderr.contains("no calibration database"),
+                "kill after \(i * 2) ms: \(check.stdout)\(check.stderr)")
+            let sessions = try CLI.run(["sessions", "--db", db, "--json"])
+            states.insert(
+                sessions.status == 0
+                    ? "sessions: \((sessions.json as? [[String: Any]])?.first?["status"] as? String ?? "none")"
+                    : sessions.stderr.contains("holds no calibration data") ? "no schema" : "no file")
+            let resumed = try CLI.run(["run", "--db", db, "--session", "s", batches])
+            #expect(resumed.status == 0, "\(resumed.stderr)")
+            #expect(try CalibStore(path: db, readOnly: true).batches(session: CalibStore(path: db, readOnly: true).requireSession("s").id).count == 4)
+        }
+        print("early kills left: \(states.sorted())")
+    }
+
     /// Readers in other processes during a run see whole batches only; a second writer to another
     /// session waits its turn; a second writer to the same session is refused; nothing corrupts.
     @Test func concurrentReadersAndWriters() throws {
