@@ -178,3 +178,17 @@ import Testing
         }
     }
 }
+
+/// Timestamps are ISO-8601 UTC with milliseconds, zero-padded, as stored since schema 1.
+@Suite struct TimestampTests {
+    @Test func formatsAsISO8601UTCWithMilliseconds() {
+        #expect(Timestamp.format(seconds: 0, milliseconds: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.format(seconds: 1_796_283_412, milliseconds: 58) == "2026-12-03T07:36:52.058Z")
+        #expect(Timestamp.format(seconds: 951_782_400, milliseconds: 999) == "2000-02-29T00:00:00.999Z")
+        let now = Timestamp.now()
+        let reference = ISO8601DateFormatter()
+        reference.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let parsed = reference.date(from: now)
+        #expect(parsed != nil && abs(parsed!.timeIntervalSinceNow) < 5, "\(now)")
+    }
+}
