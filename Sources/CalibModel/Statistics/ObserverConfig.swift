@@ -8,6 +8,10 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     case ema
     /// A histogram in the rules of one tool (`HistogramState`), with the running min/max beside it.
     case histogram
+
+    /// Whether `calib run` can fold batches with it: the histogram fold is not wired into runs yet,
+    /// so asking for it is refused rather than storing a histogram observer without a histogram.
+    public var isRunnable: Bool { self != .histogram }
 }
 
 /// The observer settings a tensor's statistics were accumulated with. Mixing batches observed with
@@ -50,6 +54,9 @@ extension ObserverConfig {
 
     /// Refuses settings no observer accepts.
     public func validate() throws(SchemeError) {
+        if !kind.isRunnable {
+            throw SchemeError("observer '\(kind.rawValue)' cannot be used by calib run yet; use minmax or ema")
+        }
         if kind == .ema && !(averagingConstant > 0 && averagingConstant <= 1) {
             throw SchemeError("--averaging-constant must be in (0, 1], got \(averagingConstant)")
         }
