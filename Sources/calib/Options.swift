@@ -57,16 +57,7 @@ struct EncodingOptions: ParsableArguments {
 }
 
 extension Convention: ExpressibleByArgument {}
-extension ObserverKind: ExpressibleByArgument {
-    /// `histogram` states are stored and read (schema 7), but `calib run` does not fold batches into
-    /// them yet (issue 11): the flag offers only the observers a run can use.
-    public init?(argument: String) {
-        guard let kind = ObserverKind(rawValue: argument), kind.isRunnable else { return nil }
-        self = kind
-    }
-
-    public static var allValueStrings: [String] { allCases.filter(\.isRunnable).map(\.rawValue) }
-}
+extension ObserverKind: ExpressibleByArgument {}
 extension TensorRole: ExpressibleByArgument {}
 extension NonFinitePolicy: ExpressibleByArgument {}
 

@@ -9,9 +9,9 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     /// A histogram in the rules of one tool (`HistogramState`), with the running min/max beside it.
     case histogram
 
-    /// Whether `calib run` can fold batches with it: the histogram fold is not wired into runs yet,
-    /// so asking for it is refused rather than storing a histogram observer without a histogram.
-    public var isRunnable: Bool { self != .histogram }
+    /// Whether `calib run` can fold batches with it (every kind; `TensorSettings.validate` says
+    /// which conventions the histogram observer is wired for).
+    public var isRunnable: Bool { true }
 }
 
 /// The observer settings a tensor's statistics were accumulated with. Mixing batches observed with
@@ -54,9 +54,6 @@ extension ObserverConfig {
 
     /// Refuses settings no observer accepts.
     public func validate() throws(SchemeError) {
-        if !kind.isRunnable {
-            throw SchemeError("observer '\(kind.rawValue)' cannot be used by calib run yet; use minmax or ema")
-        }
         if kind == .ema && !(averagingConstant > 0 && averagingConstant <= 1) {
             throw SchemeError("--averaging-constant must be in (0, 1], got \(averagingConstant)")
         }
