@@ -33,6 +33,11 @@ public enum Derivation {
                         + "only its stored encoding can be exported")
             }
             try settings.scheme.validate()
+            if let h = stats.histogram, h.convention != settings.scheme.convention {
+                throw SchemeError(
+                    "tensor '\(r.tensor.name)' holds a \(h.convention.rawValue) histogram; its encodings follow "
+                        + "\(h.convention.rawValue)'s rules, so --convention \(settings.scheme.convention.rawValue) cannot be derived from it")
+            }
             var out = r
             out.tensor.role = settings.role
             out.encoding = stats.encoding(settings.scheme, channelAxis: r.tensor.channelAxis)

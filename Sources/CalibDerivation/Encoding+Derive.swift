@@ -21,7 +21,13 @@ extension Encoding {
 
 extension TensorStats {
     /// The encoding these statistics give under `scheme`.
+    /// A torch histogram under convention pytorch gives HistogramObserver's L2-searched range; any
+    /// other state or convention gives the min/max encoding (`Derivation.rederive` refuses a
+    /// histogram under another tool's convention before it gets here).
     public func encoding(_ scheme: QuantScheme, channelAxis: Int?) -> Encoding {
-        Encoding(observedMin: min, observedMax: max, scheme: scheme, channelAxis: channelAxis)
+        if case .pytorch(let h)? = histogram, scheme.convention == .pytorch, !h.isEmpty {
+            return Encoding(torchHistogram: h, scheme: scheme)
+        }
+        return Encoding(observedMin: min, observedMax: max, scheme: scheme, channelAxis: channelAxis)
     }
 }

@@ -61,10 +61,16 @@ public struct MovingAverageObserver: Observer {
 extension ObserverState {
     /// Changes the range in place: the state lets go of its arrays first, so they are not copied.
     mutating func updateRange(_ body: (inout [Float], inout [Float]) -> Void) {
-        guard case .range(var lo, var hi) = self else { return }
-        self = .range(min: [], max: [])
-        body(&lo, &hi)
-        self = .range(min: lo, max: hi)
+        switch self {
+        case .range(var lo, var hi):
+            self = .range(min: [], max: [])
+            body(&lo, &hi)
+            self = .range(min: lo, max: hi)
+        case .histogram(var lo, var hi, let h):
+            self = .range(min: [], max: [])
+            body(&lo, &hi)
+            self = .histogram(min: lo, max: hi, h)
+        }
     }
 }
 
@@ -72,7 +78,8 @@ extension ObserverConfig {
     /// The observer these settings name.
     public var observer: any Observer {
         switch kind {
-        case .minmax: MinMaxObserver()
+        // A histogram observer keeps the running min/max beside its histogram.
+        case .minmax, .histogram: MinMaxObserver()
         case .ema: MovingAverageObserver(averagingConstant: averagingConstant)
         }
     }

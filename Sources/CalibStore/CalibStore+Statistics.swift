@@ -44,7 +44,7 @@ extension CalibStore {
     static let tensorRowsSQL = """
         SELECT t.id, t.name, t.role, t.dtype, t.shape, t.channel_axis, t.channels,
                s.observer, s.averaging_constant, s.batches, s.elements, s.nonfinite,
-               s.min, s.max, s.min_array, s.max_array, s.digest
+               s.min, s.max, s.min_array, s.max_array, s.digest, s.histogram
         FROM tensors t LEFT JOIN statistics s ON s.tensor_id = t.id
         """
 
@@ -134,8 +134,36 @@ extension CalibStore {
         for (a, b) in zip(lo, hi) where !((a.isFinite && b.isFinite && a <= b) || (a == .infinity && b == -.infinity)) {
             throw BadValue(message: "statistics range [\(a), \(b)] is not a range (min <= max, both finite, or never observed)")
         }
-        try verifyDigest(v, columns: [0, 5, 6] + Array(7...15), digest: 16, of: "statistics")
-        return TensorStats(observer: observer, min: lo, max: hi, batches: batches, elements: elements, nonfinite: nonfinite)
+        // The histogram column (schema 7) is in the digest only when set: older rows keep theirs.
+        let histogramBytes: Data?
+        if case .blob(let data) = (v.row[17] as DatabaseValue).storage {
+            histogramBytes = data
+        } else if (v.row[17] as DatabaseValue).isNull {
+            histogramBytes = nil
+        } else {
+            throw v.bad(17, "a BLOB (a histogram state) or NULL")
+        }
+        try verifyDigest(
+            v, columns: [0, 5, 6] + Array(7...15) + (histogramBytes == nil ? [] : [17]), digest: 16, of: "statistics")
+        guard let histogramBytes else {
+            return TensorStats(observer: observer, min: lo, max: hi, batches: batches, elements: elements, nonfinite: nonfinite)
+        }
+        guard kind == .minmax else { throw BadValue(message: "a histogram state beside observer '\(kind.rawValue)' (histograms keep a minmax range)") }
+        let histogram: HistogramState
+        do {
+            histogram = try HistogramState(serialized: histogramBytes)
+        } catch {
+            throw BadValue(message: "column histogram holds a \(histogramBytes.count)-byte BLOB that is not a histogram state: \(error.description)")
+        }
+        if case .aimet(let main, _) = histogram, main.count != tensor.channels {
+            throw BadValue(message: "column histogram holds \(main.count) AIMET histograms for \(tensor.channels) channels")
+        }
+        if histogram.convention != .aimet && tensor.channelAxis != nil {
+            throw BadValue(message: "column histogram holds a per-tensor \(histogram.convention.rawValue) histogram for a per-channel tensor")
+        }
+        return TensorStats(
+            observer: ObserverConfig(kind: .histogram, channelAxis: tensor.channelAxis),
+            state: .histogram(min: lo, max: hi, histogram), batches: batches, elements: elements, nonfinite: nonfinite)
     }
 
     /// The `shape` column, `[d0, d1, ...]` as calib writes it, without a JSONDecoder per row (any
@@ -158,18 +186,23 @@ extension CalibStore {
         let scalarMin: Double? = perChannel || !stats.min[0].isFinite ? nil : Double(stats.min[0])
         let scalarMax: Double? = perChannel || !stats.max[0].isFinite ? nil : Double(stats.max[0])
         let values: [(any DatabaseValueConvertible)?] = [
-            stats.observer.kind.rawValue, stats.observer.kind == .ema ? Double(stats.observer.averagingConstant) : nil,
+            // A histogram observer's range is a running min/max; its histogram has a column of its own.
+            (stats.observer.kind == .histogram ? ObserverKind.minmax : stats.observer.kind).rawValue,
+            stats.observer.kind == .ema ? Double(stats.observer.averagingConstant) : nil,
             stats.batches, stats.elements, stats.nonfinite, scalarMin, scalarMax,
             perChannel ? ArrayCoding.encode(stats.min) : nil, perChannel ? ArrayCoding.encode(stats.max) : nil,
         ]
+        let histogram = stats.histogram.map { Data($0.serialized()) }
         try db.execute(
             sql: """
                 INSERT OR REPLACE INTO statistics
-                    (tensor_id, observer, averaging_constant, batches, elements, nonfinite, min, max, min_array, max_array, digest)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    (tensor_id, observer, averaging_constant, batches, elements, nonfinite, min, max, min_array, max_array,
+                     digest, histogram)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: StatementArguments(
-                [id] + values + [digest([id, stats.observer.channelAxis, stats.min.count] + values)]))
+                [id] + values
+                    + [digest([id, stats.observer.channelAxis, stats.min.count] + values + (histogram.map { [$0] } ?? [])), histogram]))
     }
 
     static func saveEncoding(_ db: Database, tensor id: Int64, _ e: Encoding, label: String = "default") throws {

@@ -23,7 +23,10 @@ extension Calib {
         @Option(help: ArgumentHelp("Session to create or append to (a new name must not contain ':').", valueName: "name"))
         var session: String?
 
-        @Option(help: "Observer: minmax (running min/max) or ema (moving average of batch min/max).")
+        @Option(
+            help:
+                "Observer: minmax (running min/max), ema (moving average of batch min/max) or histogram (with --convention pytorch: torch's HistogramObserver)."
+        )
         var observer: ObserverKind?
 
         @Option(

@@ -90,10 +90,31 @@ extension CalibrationRunner {
                 throw InputError(file: batch.source, tensor: tensors[i].name, problem)
             }
         }
+        try foldHistograms(tensors, into: &updates)
         let record = BatchRecord(
             seq: 0, source: batch.source, contentHash: batch.contentHash, tensors: plan.count,
             elements: tensors.reduce(0) { $0 + $1.elementCount }, bytes: batch.byteCount, addedAt: Timestamp.now())
         return (record, updates)
+    }
+
+    /// The histogram step, after the range kernel: each histogram observer's tensor is decoded to
+    /// float32 and folded into its tool's state, batch by batch in input order (the tools' growth
+    /// rules are order-dependent).
+    func foldHistograms(_ tensors: [TensorData], into updates: inout [TensorUpdate]) throws {
+        for i in updates.indices {
+            guard case .histogram(let lo, let hi, var state) = updates[i].stats.state else { continue }
+            let values = tensors[i].floatValues()
+            switch state {
+            case .pytorch(var h):
+                h.observe(values)
+                state = .pytorch(h)
+            case .aimet, .onnxruntime:
+                throw StoreError.incompatible(
+                    session: options.session, tensor: tensors[i].name,
+                    "holds a \(state.convention.rawValue) histogram, which calib run does not fold yet")
+            }
+            updates[i].stats.state = .histogram(min: lo, max: hi, state)
+        }
     }
 
     /// The settings, record and current statistics of every selected tensor of `batch`, checked
@@ -136,8 +157,11 @@ extension CalibrationRunner {
             let record = TensorRecord(
                 id: 0, name: tensor.name, role: settings.role, dtype: tensor.dtype, shape: tensor.shape, channelAxis: axis,
                 channels: channels)
-            return TensorUpdate(
-                record: record, stats: TensorStats(observer: observer, channels: channels), scheme: settings.scheme, isNew: true)
+            var stats = TensorStats(observer: observer, channels: channels)
+            if let histogram = TensorSettings(role: settings.role, observer: observer, scheme: settings.scheme).initialHistogram {
+                stats.state = .histogram(min: stats.min, max: stats.max, histogram)
+            }
+            return TensorUpdate(record: record, stats: stats, scheme: settings.scheme, isNew: true)
         }
         try Self.checkCompatible(
             stored: stored, observer: observer, channels: channels, tensor: tensor, batch: batch, session: session)

@@ -93,7 +93,7 @@ public struct CalibrationConfig: Sendable, Hashable {
                 guard let r = TensorRole(rawValue: s) else { throw bad(key, "activation or param") }
                 o.role = r
             case ("observer", .string(let s)):
-                guard let k = ObserverKind(rawValue: s) else { throw bad(key, "minmax or ema") }
+                guard let k = ObserverKind(rawValue: s) else { throw bad(key, "minmax, ema or histogram") }
                 o.observer = k
             case ("averaging_constant", .float(let f)): o.averagingConstant = f
             case ("averaging_constant", .int(let i)): o.averagingConstant = Float(i)

@@ -17,6 +17,25 @@ public struct TensorSettings: Sendable, Hashable {
     public func validate() throws(SchemeError) {
         try scheme.validate()
         try observer.validate()
+        if observer.kind == .histogram {
+            // Runs fold torch's HistogramObserver so far; the AIMET and onnxruntime states are in the
+            // library and the store, their run and --method wiring is still to come (issue 11).
+            guard scheme.convention == .pytorch else {
+                throw SchemeError(
+                    "--observer histogram is available with --convention pytorch (torch's HistogramObserver) only so far, "
+                        + "not '\(scheme.convention.rawValue)'")
+            }
+            guard observer.channelAxis == nil else {
+                throw SchemeError("torch's HistogramObserver is per tensor: use --per-tensor with --observer histogram")
+            }
+        }
+    }
+
+    /// The empty histogram state a new tensor starts with under these settings, nil for the
+    /// min/max observers.
+    public var initialHistogram: HistogramState? {
+        guard observer.kind == .histogram, scheme.convention == .pytorch else { return nil }
+        return .pytorch(TorchHistogram())
     }
 
     /// AIMET's default config: activations asymmetric, unsigned, per-tensor; params symmetric,

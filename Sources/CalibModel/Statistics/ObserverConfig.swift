@@ -6,6 +6,12 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     case minmax
     /// torch MovingAverageMinMaxObserver: the first batch sets the state, then `state += c * (batch - state)`.
     case ema
+    /// A histogram in the rules of one tool (`HistogramState`), with the running min/max beside it.
+    case histogram
+
+    /// Whether `calib run` can fold batches with it (every kind; `TensorSettings.validate` says
+    /// which conventions the histogram observer is wired for).
+    public var isRunnable: Bool { true }
 }
 
 /// The observer settings a tensor's statistics were accumulated with. Mixing batches observed with

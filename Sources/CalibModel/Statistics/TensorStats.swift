@@ -7,17 +7,26 @@ public enum ObserverState: Sendable, Equatable {
     /// Per channel: the running (or moving-average) min and max; `+inf`/`-inf` while no finite value
     /// has been seen.
     case range(min: [Float], max: [Float])
+    /// A histogram observer: the running min/max per channel, as `range` keeps it, and the
+    /// histogram state the tool's methods are derived from.
+    case histogram(min: [Float], max: [Float], HistogramState)
 
     public var min: [Float] {
         switch self {
-        case .range(let min, _): min
+        case .range(let min, _), .histogram(let min, _, _): min
         }
     }
 
     public var max: [Float] {
         switch self {
-        case .range(_, let max): max
+        case .range(_, let max), .histogram(_, let max, _): max
         }
+    }
+
+    /// The histogram state, for a histogram observer.
+    public var histogram: HistogramState? {
+        if case .histogram(_, _, let h) = self { return h }
+        return nil
     }
 }
 
@@ -45,8 +54,18 @@ public struct TensorStats: Sendable, Equatable {
         self.nonfinite = nonfinite
     }
 
+    /// Statistics with any state (a histogram observer's, read back from a store).
+    public init(observer: ObserverConfig, state: ObserverState, batches: Int, elements: Int, nonfinite: Int) {
+        self.observer = observer
+        self.state = state
+        self.batches = batches
+        self.elements = elements
+        self.nonfinite = nonfinite
+    }
+
     /// Per channel (one entry when per-tensor). `+inf`/`-inf` while no finite value has been seen.
     public var min: [Float] { state.min }
     public var max: [Float] { state.max }
     public var channels: Int { state.min.count }
+    public var histogram: HistogramState? { state.histogram }
 }

@@ -1,4 +1,4 @@
-import CalibModel
+import CalibSupport
 
 /// The state as bytes, so a store can keep it between runs: counts and edges as little-endian arrays
 /// (one BLOB each) and a few scalars, or everything in one blob. At most `maxBins` bins, whatever the

@@ -1,0 +1,106 @@
+import CalibSupport
+
+/// A histogram observer's state for one tensor, under the rules of the tool it reproduces. Each
+/// tool grows and merges its histograms in its own order-dependent way, so the state is kept whole,
+/// exactly as that tool would hold it after the same batches (see histogram-math.md).
+public enum HistogramState: Sendable, Equatable {
+    /// aimet-torch 2.42: per channel (one when per-tensor) the 2048-bin histogram Percentile and
+    /// SQNR share, and the 512-bin TF-enhanced one (growth limited to 3 times the first range).
+    /// Both are kept so that every AIMET method can be derived from one calibration.
+    case aimet(main: [AimetHistogram], tfEnhanced: [AimetHistogram])
+    /// torch 2.15 `HistogramObserver` (per tensor).
+    case pytorch(TorchHistogram)
+    /// onnxruntime 1.31.1 `HistogramCollector`s (per tensor): the signed and the `|x|` histogram,
+    /// possibly at more than one bin count.
+    case onnxruntime([OnnxRuntimeHistogram])
+
+    /// Which tool's rules.
+    public var convention: Convention {
+        switch self {
+        case .aimet: .aimet
+        case .pytorch: .pytorch
+        case .onnxruntime: .onnxruntime
+        }
+    }
+}
+
+extension HistogramState {
+    /// Format tag and version of `serialized()`: "CHST" and 1.
+    static let magic: [UInt8] = [0x43, 0x48, 0x53, 0x54, 0x01]
+
+    /// The state as one BLOB: the tag, the tool (1 aimet, 2 pytorch, 3 onnxruntime), the number of
+    /// parts and, for aimet, how many are main histograms (u32 each), then each part as a u32 length
+    /// and its own serialised bytes, all little-endian. Its size depends on the bins and channels,
+    /// never on the number of batches.
+    public func serialized() -> [UInt8] {
+        let tool: UInt8
+        var parts: [[UInt8]]
+        var mainCount = 0
+        switch self {
+        case .aimet(let main, let tf):
+            tool = 1
+            parts = main.map { $0.serialized() } + tf.map { $0.serialized() }
+            mainCount = main.count
+        case .pytorch(let h):
+            tool = 2
+            parts = [h.serialized()]
+        case .onnxruntime(let hs):
+            tool = 3
+            parts = hs.map(\.serialized)
+        }
+        var out = Self.magic + [tool]
+        func put(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        put(UInt32(parts.count))
+        put(UInt32(mainCount))
+        for p in parts {
+            put(UInt32(p.count))
+            out += p
+        }
+        return out
+    }
+
+    /// Reads what `serialized()` wrote; throws on any other bytes, never traps.
+    public init(serialized bytes: some Collection<UInt8>) throws(HistogramBytesError) {
+        let b = Array(bytes)
+        guard b.count >= 14, Array(b[0..<5]) == Self.magic else { throw HistogramBytesError("not a calib histogram state") }
+        func word(_ o: Int) -> UInt32 {
+            UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24
+        }
+        let tool = b[5]
+        let count = Int(word(6))
+        let mainCount = Int(word(10))
+        var parts: [ArraySlice<UInt8>] = []
+        var at = 14
+        for _ in 0..<count {
+            guard at + 4 <= b.count else { throw HistogramBytesError("truncated histogram state") }
+            let n = Int(word(at))
+            at += 4
+            guard n <= b.count - at else { throw HistogramBytesError("truncated histogram state") }
+            parts.append(b[at..<(at + n)])
+            at += n
+        }
+        guard at == b.count else { throw HistogramBytesError("\(b.count - at) bytes after the histogram state") }
+        switch tool {
+        case 1:
+            guard mainCount >= 1, count == 2 * mainCount else {
+                throw HistogramBytesError("an AIMET state needs as many TF-enhanced histograms as main ones")
+            }
+            let hs = try parts.map { (p) throws(HistogramBytesError) in try AimetHistogram(serialized: p) }
+            self = .aimet(main: Array(hs[..<mainCount]), tfEnhanced: Array(hs[mainCount...]))
+        case 2:
+            guard count == 1 else { throw HistogramBytesError("a torch state holds one histogram, not \(count)") }
+            self = .pytorch(try TorchHistogram(serialized: parts[0]))
+        case 3:
+            guard count >= 1 else { throw HistogramBytesError("an onnxruntime state without a histogram") }
+            do {
+                self = .onnxruntime(try parts.map { try OnnxRuntimeHistogram(serialized: Array($0)) })
+            } catch let error as HistogramError {
+                throw HistogramBytesError(error.description)
+            } catch {
+                throw HistogramBytesError("\(error)")
+            }
+        default:
+            throw HistogramBytesError("unknown histogram tool \(tool)")
+        }
+    }
+}
