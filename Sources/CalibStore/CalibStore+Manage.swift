@@ -150,6 +150,35 @@ extension CalibStore {
         }
     }
 
+    /// The observers the session's tensors were observed with (distinct, most common first): a later
+    /// run can add tensors observed otherwise than the run that created the session, which is all
+    /// `sessions.stats_config` records.
+    public func currentObservers(session id: Int64) throws -> [ObserverConfig] {
+        try naming {
+            try writer.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT s.observer, s.averaging_constant, t.channel_axis, s.histogram IS NOT NULL, count(*) AS n
+                        FROM statistics s JOIN tensors t ON t.id = s.tensor_id
+                        WHERE t.session_id = ?
+                        GROUP BY 1, 2, 3, 4 ORDER BY n DESC, 1, 2, 3, 4
+                        """, arguments: [id]
+                ).map { row in
+                    let v = RowValues(row: row)
+                    do {
+                        let kind = try v.bool(3) ? ObserverKind.histogram : try v.name(0, ObserverKind.self)
+                        let axis = (row[2] as DatabaseValue).isNull ? nil : try v.int(2)
+                        return ObserverConfig(kind: kind, averagingConstant: try v.float(1) ?? 0.01, channelAxis: axis)
+                    } catch var bad as BadValue {
+                        bad.session = try Self.sessionName(db, id)
+                        throw bad
+                    }
+                }
+            }
+        }
+    }
+
     private static func sessionName(_ db: Database, _ id: Int64) throws -> String {
         try String.fetchOne(db, sql: "SELECT name FROM sessions WHERE id = ?", arguments: [id]) ?? "#\(id)"
     }

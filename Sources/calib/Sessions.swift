@@ -16,7 +16,10 @@ extension Calib {
                 let summaries = try store.sessions()
                 let schemes = try Dictionary(
                     uniqueKeysWithValues: summaries.map { ($0.session.id, try store.currentSchemes(session: $0.session.id)) })
-                let report = SessionListReport(summaries: summaries, database: database.path, schemes: schemes)
+                let observers = try Dictionary(
+                    uniqueKeysWithValues: summaries.map { ($0.session.id, try store.currentObservers(session: $0.session.id)) })
+                let report = SessionListReport(
+                    summaries: summaries, database: database.path, schemes: schemes, observers: observers)
                 let out = Terminal.standardOutput
                 if json {
                     out.write(report.json.rendered() + "\n")

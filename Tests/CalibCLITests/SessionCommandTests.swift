@@ -444,3 +444,28 @@ import Testing
         } throws: { "\($0)".contains("was removed (or replaced) by another process") }
     }
 }
+
+/// Finding 24: `calib sessions` shows the observers the session's tensors were observed with, not
+/// only the creating run's.
+@Suite struct SessionObserverColumnTests {
+    @Test func laterRunsObserversAreListed() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("o.sqlite")
+        let file = dir.path("0.safetensors")
+        try TensorFiles.safetensors([("a", [4], [-1, 0.5, 2, 3]), ("b", [2, 2], [1, -2, 0.25, 4])])
+            .write(to: URL(fileURLWithPath: file))
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", "--tensor", "a", file]).status == 0)
+        // Another batch (a stored one is skipped whole, its unobserved tensors included).
+        let second = dir.path("1.safetensors")
+        try TensorFiles.safetensors([("a", [4], [-2, 0.5, 2, 3]), ("b", [2, 2], [1, -3, 0.25, 4])])
+            .write(to: URL(fileURLWithPath: second))
+        #expect(
+            try CLI.run(["run", "--db", db, "--session", "s", "--tensor", "b", "--observer", "ema", "--per-channel-axis", "1", second])
+                .status == 0)
+        let json = try #require((try CLI.run(["sessions", "--db", db, "--json"]).json as? [[String: Any]])?.first)
+        #expect(json["observer"] as? String == "minmax", "the creating run's, as stored")
+        #expect((json["observers"] as? [String]).map(Set.init) == ["minmax", "ema(0.01) axis 1"], "\(json)")
+        let table = try CLI.run(["sessions", "--db", db])
+        #expect(table.stdout.contains("+1 more"), "\(table.stdout)")
+    }
+}

@@ -3,7 +3,11 @@ import Foundation
 /// Short human phrases for settings and numbers, shared by the reports.
 public enum Describe {
     public static func observer(_ o: ObserverConfig) -> String {
-        let kind = o.kind == .ema ? "ema(\(JSONValue.shortFormat(o.averagingConstant)))" : "minmax"
+        let kind =
+            switch o.kind {
+            case .ema: "ema(\(JSONValue.shortFormat(o.averagingConstant)))"
+            case .minmax, .histogram: o.kind.rawValue
+            }
         return kind + (o.channelAxis.map { " axis \($0)" } ?? "")
     }
 

@@ -90,11 +90,25 @@ public struct SessionListReport: Sendable {
     public var database: String
     /// By session id: the schemes its tensors' encodings are derived with now (`CalibStore.currentSchemes`).
     public var schemes: [Int64: [QuantScheme]]
+    /// By session id: the observers its tensors were observed with (`CalibStore.currentObservers`).
+    public var observers: [Int64: [ObserverConfig]]
 
-    public init(summaries: [SessionSummary], database: String, schemes: [Int64: [QuantScheme]] = [:]) {
+    public init(
+        summaries: [SessionSummary], database: String, schemes: [Int64: [QuantScheme]] = [:],
+        observers: [Int64: [ObserverConfig]] = [:]
+    ) {
         self.summaries = summaries
         self.database = database
         self.schemes = schemes
+        self.observers = observers
+    }
+
+    /// The OBSERVER column: the tensors' observers (a later run may have added tensors observed
+    /// otherwise), or the session's own before it holds any.
+    func observer(_ s: SessionSummary) -> String {
+        let current = observers[s.session.id] ?? []
+        if current.count > 1 { return "\(Describe.observer(current[0])) +\(current.count - 1) more" }
+        return Describe.observer(current.first ?? s.session.observer)
     }
 
     /// The ENCODING column: the tensors' scheme now (a later run may have re-derived them), or
@@ -111,7 +125,7 @@ public struct SessionListReport: Sendable {
         for s in summaries {
             table.append([
                 .init(s.session.name), .init(s.session.statusText), .init(String(s.batches)), .init(String(s.tensors)),
-                .init(Describe.observer(s.session.observer)), .init(encoding(s)),
+                .init(observer(s)), .init(encoding(s)),
                 .init(String(s.session.updatedAt.prefix(19)).replacing("T", with: " ")), .init(s.session.model ?? ""),
             ])
         }
@@ -126,6 +140,8 @@ public struct SessionListReport: Sendable {
                 guard case .object(var members) = SessionJSON.summary(s) else { return SessionJSON.summary(s) }
                 let current = schemes[s.session.id] ?? []
                 members.append(("schemes", .array(current.map(SessionJSON.scheme))))
+                members.append(
+                    ("observers", .array((observers[s.session.id] ?? []).map { .string(Describe.observer($0)) })))
                 return .object(members)
             })
     }
