@@ -36,7 +36,8 @@ public enum Derivation {
             if let h = stats.histogram, h.convention != settings.scheme.convention {
                 throw SchemeError(
                     "tensor '\(r.tensor.name)' holds a \(h.convention.rawValue) histogram; its encodings follow "
-                        + "\(h.convention.rawValue)'s rules, so --convention \(settings.scheme.convention.rawValue) cannot be derived from it")
+                        + "\(h.convention.rawValue)'s rules, so --convention \(settings.scheme.convention.rawValue) cannot be derived from it"
+                )
             }
             var out = r
             out.tensor.role = settings.role

@@ -148,18 +148,25 @@ extension CalibStore {
         guard let histogramBytes else {
             return TensorStats(observer: observer, min: lo, max: hi, batches: batches, elements: elements, nonfinite: nonfinite)
         }
-        guard kind == .minmax else { throw BadValue(message: "a histogram state beside observer '\(kind.rawValue)' (histograms keep a minmax range)") }
+        guard kind == .minmax else {
+            throw BadValue(message: "a histogram state beside observer '\(kind.rawValue)' (histograms keep a minmax range)")
+        }
         let histogram: HistogramState
         do {
             histogram = try HistogramState(serialized: histogramBytes)
         } catch {
-            throw BadValue(message: "column histogram holds a \(histogramBytes.count)-byte BLOB that is not a histogram state: \(error.description)")
+            throw BadValue(
+                message:
+                    "column histogram holds a \(histogramBytes.count)-byte BLOB that is not a histogram state: \(error.description)"
+            )
         }
         if case .aimet(let main, _) = histogram, main.count != tensor.channels {
             throw BadValue(message: "column histogram holds \(main.count) AIMET histograms for \(tensor.channels) channels")
         }
         if histogram.convention != .aimet && tensor.channelAxis != nil {
-            throw BadValue(message: "column histogram holds a per-tensor \(histogram.convention.rawValue) histogram for a per-channel tensor")
+            throw BadValue(
+                message: "column histogram holds a per-tensor \(histogram.convention.rawValue) histogram for a per-channel tensor"
+            )
         }
         return TensorStats(
             observer: ObserverConfig(kind: .histogram, channelAxis: tensor.channelAxis),
@@ -202,7 +209,10 @@ extension CalibStore {
                 """,
             arguments: StatementArguments(
                 [id] + values
-                    + [digest([id, stats.observer.channelAxis, stats.min.count] + values + (histogram.map { [$0] } ?? [])), histogram]))
+                    + [
+                        digest([id, stats.observer.channelAxis, stats.min.count] + values + (histogram.map { [$0] } ?? [])),
+                        histogram,
+                    ]))
     }
 
     static func saveEncoding(_ db: Database, tensor id: Int64, _ e: Encoding, label: String = "default") throws {

@@ -12,8 +12,10 @@ import Testing
     static func flags(_ golden: AimetHistogramCase) -> [String] {
         let symmetric = (golden.config["qscheme"] as! String).contains("symmetric")
         let signed = golden.config["dtype"] as! String == "qint8"
-        return ["--observer", "histogram", "--convention", "pytorch", symmetric ? "--symmetric" : "--asymmetric",
-            signed ? "--signed" : "--unsigned"] + ((golden.config["reduce_range"] as! Bool) ? ["--reduce-range"] : [])
+        return [
+            "--observer", "histogram", "--convention", "pytorch", symmetric ? "--symmetric" : "--asymmetric",
+            signed ? "--signed" : "--unsigned",
+        ] + ((golden.config["reduce_range"] as! Bool) ? ["--reduce-range"] : [])
     }
 
     /// Runs `inputs` (one `calib run` per element) into one session and exports it.
@@ -65,7 +67,10 @@ import Testing
         let aimet = try CLI.run(["run", "--db", db, "--session", "a", "--observer", "histogram"] + golden.batchPaths)
         #expect(aimet.status != 0 && aimet.stderr.contains("--convention pytorch"), "\(aimet.stderr)")
         let perChannel = try CLI.run(
-            ["run", "--db", db, "--session", "a", "--observer", "histogram", "--convention", "pytorch", "--per-channel-axis", "1"]
+            [
+                "run", "--db", db, "--session", "a", "--observer", "histogram", "--convention", "pytorch", "--per-channel-axis",
+                "1",
+            ]
                 + golden.batchPaths)
         #expect(perChannel.status != 0 && perChannel.stderr.contains("per tensor"), "\(perChannel.stderr)")
         let first = try CLI.run(["run", "--db", db, "--session", "s"] + Self.flags(golden) + [golden.batchPaths[0]])

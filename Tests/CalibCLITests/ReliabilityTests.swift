@@ -112,7 +112,10 @@ import Testing
                     : sessions.stderr.contains("holds no calibration data") ? "no schema" : "no file")
             let resumed = try CLI.run(["run", "--db", db, "--session", "s", batches])
             #expect(resumed.status == 0, "\(resumed.stderr)")
-            #expect(try CalibStore(path: db, readOnly: true).batches(session: CalibStore(path: db, readOnly: true).requireSession("s").id).count == 4)
+            #expect(
+                try CalibStore(path: db, readOnly: true).batches(
+                    session: CalibStore(path: db, readOnly: true).requireSession("s").id
+                ).count == 4)
         }
         print("early kills left: \(states.sorted())")
     }

@@ -460,8 +460,10 @@ import Testing
         try TensorFiles.safetensors([("a", [4], [-2, 0.5, 2, 3]), ("b", [2, 2], [1, -3, 0.25, 4])])
             .write(to: URL(fileURLWithPath: second))
         #expect(
-            try CLI.run(["run", "--db", db, "--session", "s", "--tensor", "b", "--observer", "ema", "--per-channel-axis", "1", second])
-                .status == 0)
+            try CLI.run([
+                "run", "--db", db, "--session", "s", "--tensor", "b", "--observer", "ema", "--per-channel-axis", "1", second,
+            ])
+            .status == 0)
         let json = try #require((try CLI.run(["sessions", "--db", db, "--json"]).json as? [[String: Any]])?.first)
         #expect(json["observer"] as? String == "minmax", "the creating run's, as stored")
         #expect((json["observers"] as? [String]).map(Set.init) == ["minmax", "ema(0.01) axis 1"], "\(json)")

@@ -19,19 +19,25 @@ import Testing
         let db = dir.path("n.sqlite")
         let nan = Float.nan
         try Self.write(
-            TensorFiles.safetensors([("x", [2], [nan, .infinity]), ("c", [2, 2], [1, nan, 3, .infinity])]), dir.path("0.safetensors"))
+            TensorFiles.safetensors([("x", [2], [nan, .infinity]), ("c", [2, 2], [1, nan, 3, .infinity])]),
+            dir.path("0.safetensors"))
         #expect(try CLI.run(["run", "--db", db, "--session", "s", dir.path("0.safetensors")]).status == 0)
-        #expect(try CLI.run(["run", "--db", db, "--session", "p", "--tensor", "c", "--per-channel-axis", "1", dir.path("0.safetensors")]).status == 0)
-        let x = try #require((try CLI.run(["show", "--db", db, "s", "--json"]).json as? [String: Any]).flatMap {
-            ($0["encodings"] as? [String: [String: Any]])?["x"]
-        })
+        #expect(
+            try CLI.run([
+                "run", "--db", db, "--session", "p", "--tensor", "c", "--per-channel-axis", "1", dir.path("0.safetensors"),
+            ]).status == 0)
+        let x = try #require(
+            (try CLI.run(["show", "--db", db, "s", "--json"]).json as? [String: Any]).flatMap {
+                ($0["encodings"] as? [String: [String: Any]])?["x"]
+            })
         for key in ["scale", "offset", "zero_point", "min", "max", "observed_min", "observed_max"] {
             #expect(x[key] is NSNull, "\(key): \(x[key] ?? "absent")")
         }
         #expect(x["nonfinite"] as? Int == 2)
-        let c = try #require((try CLI.run(["show", "--db", db, "p", "--json"]).json as? [String: Any]).flatMap {
-            ($0["encodings"] as? [String: [String: Any]])?["c"]
-        })
+        let c = try #require(
+            (try CLI.run(["show", "--db", db, "p", "--json"]).json as? [String: Any]).flatMap {
+                ($0["encodings"] as? [String: [String: Any]])?["c"]
+            })
         let scale = try #require(c["scale"] as? [Any]), offset = try #require(c["offset"] as? [Any])
         #expect(scale.count == 2 && scale[1] is NSNull && offset[1] is NSNull, "channel 1 saw only NaN/Inf: \(c)")
         #expect((scale[0] as? Double).map { $0 > 0 } == true && offset[0] is Int, "channel 0 saw 1 and 3: \(c)")
@@ -46,12 +52,16 @@ import Testing
         try Self.write(Self.good, dir.path("0.safetensors"))
         #expect(try CLI.run(["run", "--db", db, "--session", "s", dir.path("0.safetensors")]).status == 0)
         let store = try CalibStore(path: db)
-        try store.writer.write { db in try db.execute(sql: "UPDATE tensors SET name = 'line' || char(10) || 'break' WHERE name = 'a'") }
+        try store.writer.write { db in
+            try db.execute(sql: "UPDATE tensors SET name = 'line' || char(10) || 'break' WHERE name = 'a'")
+        }
         _ = store
         for format in ["tensorrt", "csv"] {
             let r = try CLI.run(["export", "--db", db, "s", "--format", format])
             #expect(r.status == 1 && r.stdout.isEmpty, "\(format): \(r.stdout)")
-            #expect(r.stderr.contains("control character U+000A") && r.stderr.contains("--format \(format) cannot write it"), "\(r.stderr)")
+            #expect(
+                r.stderr.contains("control character U+000A") && r.stderr.contains("--format \(format) cannot write it"),
+                "\(r.stderr)")
         }
         let json = try CLI.run(["export", "--db", db, "s", "--format", "json"])
         #expect(json.status == 0 && json.stdout.contains("line\\nbreak"), "\(json.stderr)")

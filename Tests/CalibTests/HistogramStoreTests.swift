@@ -49,8 +49,11 @@ import Testing
             let stats = TensorStats(
                 observer: observer, state: .histogram(min: [lo], max: [hi], state), batches: 1, elements: 16384,
                 nonfinite: 0)
-            let record = TensorRecord(id: 0, name: "t", role: .activation, dtype: .float32, shape: [64, 256], channelAxis: nil, channels: 1)
-            let batch = BatchRecord(seq: 0, source: "b", contentHash: String(repeating: "0", count: 31) + "\(out.count)", tensors: 1, elements: 16384, bytes: 65536, addedAt: "now")
+            let record = TensorRecord(
+                id: 0, name: "t", role: .activation, dtype: .float32, shape: [64, 256], channelAxis: nil, channels: 1)
+            let batch = BatchRecord(
+                seq: 0, source: "b", contentHash: String(repeating: "0", count: 31) + "\(out.count)", tensors: 1, elements: 16384,
+                bytes: 65536, addedAt: "now")
             try store.commit(
                 BatchCommit(batches: [batch], tensors: [Derivation.rows(for: record, stats: stats, scheme: scheme, isNew: true)]),
                 session: session, expectedBatches: 0)
@@ -73,7 +76,9 @@ import Testing
         let findings = try StoreCheck.run(store)
         #expect(findings.isEmpty, "\(findings)")
         // The blob's size depends on bins, not batches: AIMET 2048 + 512 bins, counts and edges.
-        let sizes = try store.writer.read { db in try Data.fetchAll(db, sql: "SELECT histogram FROM statistics ORDER BY tensor_id").map(\.count) }
+        let sizes = try store.writer.read { db in
+            try Data.fetchAll(db, sql: "SELECT histogram FROM statistics ORDER BY tensor_id").map(\.count)
+        }
         #expect(sizes[0] == 14 + 4 + (28 + 4 * (2048 + 2049)) + 4 + (28 + 4 * (512 + 513)))
         #expect(sizes[1] == 14 + 4 + 20 + 4 * 2048)
     }
@@ -100,7 +105,8 @@ import Testing
         let torch = sessions[1].0
         try store.writer.write { db in
             try db.execute(
-                sql: "UPDATE statistics SET histogram = substr(histogram, 1, 30) WHERE tensor_id IN (SELECT id FROM tensors WHERE session_id = ?)",
+                sql:
+                    "UPDATE statistics SET histogram = substr(histogram, 1, 30) WHERE tensor_id IN (SELECT id FROM tensors WHERE session_id = ?)",
                 arguments: [torch.id])
         }
         var findings = try StoreCheck.run(store).filter { $0.tensor == "t" }

@@ -17,7 +17,8 @@ public struct TensorRTFormat: EncodingFormat, EncodingImportFormat {
     /// (`1 / scale` overflows float32), and calib's own importer refuses such a cache; so such
     /// tensors are refused by name, never written as `00000000`.
     public func unwritable(_ table: EncodingTable) -> [(tensor: String, reason: String)] {
-        let shapes = unholdableNames(table, format: name) + perChannel(table, holds: "TensorRT implicit INT8 caches hold one scale")
+        let shapes =
+            unholdableNames(table, format: name) + perChannel(table, holds: "TensorRT implicit INT8 caches hold one scale")
         let named = Set(shapes.map { ExactName($0.tensor) })
         let zero = table.entries.compactMap { entry -> (tensor: String, reason: String)? in
             guard !named.contains(ExactName(entry.name)) else { return nil }

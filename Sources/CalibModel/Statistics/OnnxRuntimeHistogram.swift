@@ -73,4 +73,3 @@ public enum HistogramError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
-
