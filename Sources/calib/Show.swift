@@ -27,9 +27,27 @@ extension Calib {
         @Flag(help: "Print JSON (the export layout plus session details) instead of a table.")
         var json = false
 
+        @Option(
+            help: ArgumentHelp(
+                "List this per-channel tensor's outlier channels (ranges against the median channel's) instead of the table.",
+                valueName: "tensor"))
+        var channels: String?
+
+        @Option(help: ArgumentHelp("How many channels --channels lists (default 10).", valueName: "n"))
+        var top = 10
+
+        func validate() throws {
+            if top < 1 { throw ValidationError("--top must be at least 1, got \(top)") }
+            if channels != nil && !tensors.isEmpty { throw ValidationError("--channels and --tensor exclude each other") }
+        }
+
         func run() throws {
             try reportingErrors {
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
+                if let channels {
+                    try showChannels(channels, store: store, session: s)
+                    return
+                }
                 let reports = try Derivation.rederive(
                     try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
                     override: encoding.override)
@@ -45,6 +63,23 @@ extension Calib {
                 out.write(reports.isEmpty ? "no tensors\(tensors.isEmpty ? "" : " match")\n" : "\n" + out.render(report.table))
                 out.write(out.render(report.notes))
             }
+        }
+
+        /// `--channels TENSOR`: the tensor named exactly (no glob), its channels ranked.
+        func showChannels(_ name: String, store: CalibStore, session s: Session) throws {
+            let all = try Derivation.rederive(
+                try store.selectedReports(session: s, label: label, tensors: [], onUnmatched: { _ in }),
+                override: encoding.override)
+            guard let tensor = all.first(where: { ExactName($0.tensor.name) == ExactName(name) }) else {
+                throw ReportError("session '\(s.name)' has no tensor named '\(name)' (see `calib show \(s.name)`)")
+            }
+            let report = try ChannelOutlierReport(session: s.name, tensor: tensor, top: top)
+            let out = Terminal.standardOutput
+            if json {
+                out.write(report.json.rendered() + "\n")
+                return
+            }
+            out.write(out.render(report.heading) + "\n" + out.render(report.table) + out.render(report.notes))
         }
     }
 }

@@ -471,3 +471,38 @@ import Testing
         #expect(table.stdout.contains("+1 more"), "\(table.stdout)")
     }
 }
+
+/// Issue 12, item 5: `calib show SESSION --channels TENSOR` ranks a per-channel tensor's channels by
+/// their range against the median channel's, instead of a table as wide as the channel count.
+@Suite struct ChannelOutlierTests {
+    @Test func outlierChannelsAreRankedAgainstTheMedian() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("c.sqlite")
+        let file = dir.path("0.safetensors")
+        // [2, 5] on axis 1: channel magnitudes 1, 2, 1.5, 20 (the outlier), and channel 4 only NaN.
+        let nan = Float.nan
+        try TensorFiles.safetensors([("x", [2, 5], [1, -2, 0.5, 20, nan, -1, 1, 1.5, -3, nan]), ("t", [2], [1, 2])])
+            .write(to: URL(fileURLWithPath: file))
+        #expect(try CLI.run(["run", "--db", db, "--session", "s", "--per-channel-axis", "1", "--tensor", "x", file]).status == 0)
+        #expect(try CLI.run(["run", "--db", db, "--session", "p", file]).status == 0)
+
+        let r = try CLI.run(["show", "--db", db, "s", "--channels", "x", "--top", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = r.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        let table = rows.drop { $0.first != "CHANNEL" }.dropFirst().prefix(2)
+        #expect(table.map { $0.first.map(String.init) } == ["3", "1"], "\(r.stdout)")
+        #expect(r.stdout.contains("channel 3, 11.4x the median"), "median |range| is 1.75: \(r.stdout)")
+        #expect(r.stdout.contains("2 more channels") && r.stdout.contains("1 channel never observed finite: 4"), "\(r.stdout)")
+
+        let json = try #require(try CLI.run(["show", "--db", db, "s", "--channels", "x", "--json"]).json as? [String: Any])
+        let ranked = try #require(json["ranked"] as? [[String: Any]])
+        #expect(ranked.map { $0["channel"] as? Int } == [3, 1, 2, 0])
+        #expect(ranked.map { $0["magnitude"] as? Double } == [20, 2, 1.5, 1])
+        #expect(json["median_magnitude"] as? Double == 1.75 && json["unobserved"] as? [Int] == [4])
+
+        let perTensor = try CLI.run(["show", "--db", db, "p", "--channels", "t"])
+        #expect(perTensor.status == 1 && perTensor.stderr.contains("observed per tensor"), "\(perTensor.stderr)")
+        let missing = try CLI.run(["show", "--db", db, "s", "--channels", "nope"])
+        #expect(missing.status == 1 && missing.stderr.contains("no tensor named 'nope'"), "\(missing.stderr)")
+    }
+}
