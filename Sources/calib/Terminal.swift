@@ -16,6 +16,14 @@ struct Terminal {
 
     var isInteractive: Bool { isatty(fd) == 1 }
 
+    /// The terminal's width, when this is a terminal: its window size, else `COLUMNS`.
+    var columns: Int? {
+        guard isInteractive else { return nil }
+        var size = winsize()
+        if ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init)
+    }
+
     var useColor: Bool {
         isInteractive && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
     }

@@ -506,3 +506,28 @@ import Testing
         #expect(missing.status == 1 && missing.stderr.contains("no tensor named 'nope'"), "\(missing.stderr)")
     }
 }
+
+/// Issue 12, item 5: on a terminal narrower than the table, `show` leaves out optional columns and
+/// says so; piped, it prints every column.
+@Suite struct TerminalWidthTests {
+    @Test func showFitsANarrowTerminal() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("w.sqlite")
+        let run = try CLI.run(["run", "--db", db, "--session", "s", "--per-channel-axis", "-1", CLITests.sample])
+        #expect(run.status == 0, "\(run.stderr)")
+        let piped = try CLI.run(["show", "--db", db, "s"])
+        #expect(piped.stdout.contains("ROLE") && piped.stdout.contains("ENCODING"))
+        // `script` gives calib a terminal of 120 columns.
+        let command = "stty cols 120; NO_COLOR=1 '\(CLI.executable.path)' show --db '\(db)' s"
+        let tty = try CLI.run(["-qec", command, "/dev/null"], executable: URL(fileURLWithPath: "/usr/bin/script"))
+        #expect(tty.status == 0, "\(tty.stderr)")
+        let lines = tty.stdout.replacingOccurrences(of: "\r", with: "").split(separator: "\n")
+        let header = try #require(lines.first { $0.hasPrefix("TENSOR") })
+        let titles = Set(
+            header.split(separator: "  ", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .whitespaces) })
+        #expect(
+            !titles.contains("ROLE") && !titles.contains("MIN") && titles.contains("SCALE") && titles.contains("OBS MAX"),
+            "\(header)")
+        #expect(tty.stdout.contains("left out to fit the terminal"), "\(tty.stdout)")
+    }
+}

@@ -192,3 +192,23 @@ import Testing
         #expect(parsed != nil && abs(parsed!.timeIntervalSinceNow) < 5, "\(now)")
     }
 }
+
+/// Issue 12, item 5: tables fit the terminal by leaving out their optional columns, first listed
+/// first, and only as many as needed.
+@Suite struct ReportTableFitTests {
+    @Test func optionalColumnsAreLeftOutUntilTheTableFits() {
+        var table = ReportTable(["NAME", "ROLE", "SHAPE", "SCALE"], numeric: [3])
+        table.optional = [1, 2]
+        table.append(["encoder.output", "activation", "4x16x384", "0.00677466..0.0333984"])
+        #expect(table.width == 14 + 2 + 10 + 2 + 8 + 2 + 21)
+        let wide = table.fitted(to: 200)
+        #expect(wide.hidden.isEmpty && wide.table.columns.count == 4)
+        let narrower = table.fitted(to: table.width - 1)
+        #expect(
+            narrower.hidden == ["ROLE"]
+                && narrower.table.rows[0].map(\.text) == ["encoder.output", "4x16x384", "0.00677466..0.0333984"])
+        let narrowest = table.fitted(to: 10)
+        #expect(narrowest.hidden == ["ROLE", "SHAPE"] && narrowest.table.columns.map(\.title) == ["NAME", "SCALE"])
+        #expect(narrowest.table.columns[1].numeric)
+    }
+}

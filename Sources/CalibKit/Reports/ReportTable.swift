@@ -22,6 +22,8 @@ public struct ReportTable: Sendable, Equatable {
 
     public var columns: [Column]
     public var rows: [[Cell]] = []
+    /// Columns (by index) that may be left out to fit a narrow terminal, the first hidden first.
+    public var optional: [Int] = []
 
     /// `titles` in order; those in `numeric` (by index) are right-aligned.
     public init(_ titles: [String], numeric: Set<Int> = []) {
@@ -31,6 +33,27 @@ public struct ReportTable: Sendable, Equatable {
     public mutating func append(_ row: [Cell]) {
         precondition(row.count == columns.count, "a row has one cell per column")
         rows.append(row)
+    }
+
+    /// Width of the table as text: each column as wide as its widest cell, two spaces between.
+    public var width: Int {
+        let widths = columns.indices.map { c in ([columns[c].title] + rows.map { $0[c].text }).map(\.count).max() ?? 0 }
+        return widths.reduce(0, +) + 2 * Swift.max(0, widths.count - 1)
+    }
+
+    /// The table without as many `optional` columns as it takes to be at most `width` characters
+    /// wide (all of them, at most, when it still does not fit), and the titles of those left out.
+    public func fitted(to width: Int) -> (table: ReportTable, hidden: [String]) {
+        var table = self
+        var hidden: [String] = []
+        for c in optional where table.width > width {
+            guard let i = table.columns.firstIndex(where: { $0.title == columns[c].title }) else { continue }
+            hidden.append(columns[c].title)
+            table.columns.remove(at: i)
+            for r in table.rows.indices { table.rows[r].remove(at: i) }
+        }
+        table.optional = []
+        return (table, hidden)
     }
 }
 

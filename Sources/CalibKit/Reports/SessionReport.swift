@@ -37,6 +37,9 @@ public struct SessionReport: Sendable {
                 "NONFINITE",
             ],
             numeric: [3, 4, 5, 6, 8, 9, 10, 11, 12])
+        // On a narrow terminal: the quantized range, then the settings and counts, go before the
+        // observed range, scale and offset (per-channel ranges make the table wide).
+        table.optional = [10, 11, 1, 2, 4, 7]
         for r in reports {
             let e = r.encoding
             let nonfinite = r.stats?.nonfinite ?? 0
