@@ -66,4 +66,132 @@ import Testing
         let stored = FileManager.default.fileExists(atPath: db) ? try CalibStore(path: db, readOnly: true).sessions() : []
         #expect(stored.isEmpty, "a refused run stores nothing")
     }
+
+    // MARK: merge
+
+    static func export(_ db: String, _ session: String = "s") throws -> String {
+        let r = try CLI.run(["export", "--db", db, session, "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return r.stdout
+    }
+
+    static func merge(_ out: String, _ inputs: [String], session: String = "s") throws -> CLI.Result {
+        try CLI.run(["merge", "--db", out, "--session", session] + inputs)
+    }
+
+    /// Batches with NaN-free, varied values, a reference run over all of them and 3 shard databases.
+    static func shards(_ dir: TemporaryDirectory, count: Int = 9, extra: [String] = []) throws -> (single: String, shards: [String], batches: String) {
+        let batches = try ReliabilityTests.makeBatches(in: dir, count: count, tensors: 3)
+        let single = dir.path("single.sqlite")
+        let r = try run(single, extra, [batches])
+        #expect(r.status == 0, "\(r.stderr)")
+        var shards: [String] = []
+        for i in 0..<3 {
+            let db = dir.path("shard-\(i).sqlite")
+            let r = try run(db, extra + ["--shard", "\(i)/3"], [batches])
+            #expect(r.status == 0, "\(r.stderr)")
+            shards.append(db)
+        }
+        return (single, shards, batches)
+    }
+
+    @Test func shardsMergedInAnyOrderEqualOneRun() throws {
+        let dir = TemporaryDirectory()
+        let (single, shards, _) = try Self.shards(dir)
+        let expected = try Self.export(single)
+        #expect(expected.contains("layer2.out"))
+        for (n, order) in [[0, 1, 2], [2, 0, 1], [1, 2, 0]].enumerated() {
+            let out = dir.path("merged-\(n).sqlite")
+            let r = try Self.merge(out, order.map { shards[$0] })
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("9 batches merged, 0 already held, 9 in total; 3 tensors"), "\(r.stdout)")
+            #expect(try Self.export(out) == expected, "order \(order)")
+            let diff = try CLI.run(["diff", "--json", single + ":s", out + ":s"])
+            #expect(diff.status == 0, "\(diff.stdout)\(diff.stderr)")
+            // Statistics counts, per tensor, equal one run's.
+            let a = try CalibStore(path: single, readOnly: true), b = try CalibStore(path: out, readOnly: true)
+            let ra = try a.reports(session: try a.requireSession("s")), rb = try b.reports(session: try b.requireSession("s"))
+            #expect(ra.map(\.tensor.name) == rb.map(\.tensor.name))
+            #expect(ra.map(\.stats) == rb.map(\.stats))
+            #expect(rb.first?.stats?.batches == 9)
+            #expect(rb.first?.stats?.elements == 9 * 64 * 256)
+            // Each batch keeps the shard it came from.
+            let session = try b.requireSession("s")
+            let origins = try b.batchOrigins(session: session.id)
+            #expect(origins.count == 9)
+            #expect(origins.prefix(3).allSatisfy { $0 == shards[order[0]] + ":s" }, "\(origins)")
+            #expect(Set(try b.batches(session: session.id).map(\.contentHash)) == Set(try Self.contentHashes(single)))
+        }
+    }
+
+    @Test func batchesTwoShardsBothHoldAreCountedOnce() throws {
+        let dir = TemporaryDirectory()
+        let (single, shards, batches) = try Self.shards(dir)
+        // A fourth shard overlapping shards 0 and 1: every 2nd batch from 0.
+        let overlap = dir.path("overlap.sqlite")
+        let r = try Self.run(overlap, ["--shard", "0/2"], [batches])
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = dir.path("merged.sqlite")
+        let m = try Self.merge(out, [overlap] + shards)
+        #expect(m.status == 0, "\(m.stderr)")
+        // 5 from the overlap shard, then only what it did not hold: 9 distinct in all.
+        #expect(m.stdout.contains("9 batches merged, 5 already held, 9 in total"), "\(m.stdout)")
+        #expect(try Self.export(out) == (try Self.export(single)))
+        let b = try CalibStore(path: out, readOnly: true)
+        let stats = try b.reports(session: try b.requireSession("s")).map(\.stats)
+        #expect(stats.allSatisfy { $0?.batches == 9 && $0?.elements == 9 * 64 * 256 })
+    }
+
+    @Test func repeatedMergeEqualsOneMerge() throws {
+        let dir = TemporaryDirectory()
+        let (single, shards, _) = try Self.shards(dir)
+        let out = dir.path("merged.sqlite")
+        #expect(try Self.merge(out, [shards[0], shards[1]]).status == 0)
+        // Resumed with the full list, then repeated: only what the session lacks is added.
+        let again = try Self.merge(out, shards)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("3 batches merged, 6 already held, 9 in total"), "\(again.stdout)")
+        let once = try Self.export(out)
+        let third = try Self.merge(out, shards)
+        #expect(third.stdout.contains("0 batches merged, 9 already held, 9 in total"), "\(third.stdout)")
+        #expect(try Self.export(out) == once)
+        #expect(once == (try Self.export(single)))
+    }
+
+    @Test func shardsObservedDifferentlyAreRefusedNamingTheTensor() throws {
+        let dir = TemporaryDirectory()
+        let (_, shards, batches) = try Self.shards(dir)
+        let perTensor = dir.path("per-tensor.sqlite")
+        // Same session settings, but a config rule gives one tensor another bitwidth.
+        let config = dir.path("config.json")
+        try #"{"tensors": {"layer1.out": {"bitwidth": 4}}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let r = try Self.run(perTensor, ["--shard", "1/3", "--config", config], [batches])
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = dir.path("merged.sqlite")
+        let m = try Self.merge(out, [shards[0], perTensor])
+        #expect(m.status != 0)
+        #expect(m.stderr.contains(perTensor), "\(m.stderr)")
+        #expect(m.stderr.contains("tensor 'layer1.out': observed with bitwidth 4 (stored: 8)"), "\(m.stderr)")
+        // Nothing was written.
+        let stored = FileManager.default.fileExists(atPath: out) ? try CalibStore(path: out, readOnly: true).sessions() : []
+        #expect(stored.isEmpty, "a refused merge writes nothing")
+    }
+
+    @Test func emaSessionsAreRefusedSayingWhy() throws {
+        let dir = TemporaryDirectory()
+        let batches = try ReliabilityTests.makeBatches(in: dir, count: 2, tensors: 1)
+        let ema = dir.path("ema.sqlite")
+        #expect(try Self.run(ema, ["--observer", "ema"], [batches]).status == 0)
+        let out = dir.path("merged.sqlite")
+        let m = try Self.merge(out, [ema + ":s"])
+        #expect(m.status != 0)
+        #expect(m.stderr.contains("observes with ema"), "\(m.stderr)")
+        #expect(m.stderr.contains("depends on the order"), "\(m.stderr)")
+        #expect(m.stderr.contains("--observer minmax"), "\(m.stderr)")
+        let stored = FileManager.default.fileExists(atPath: out) ? try CalibStore(path: out, readOnly: true).sessions() : []
+        #expect(stored.isEmpty)
+        let missing = try Self.merge(out, [dir.path("nope.sqlite")])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("nope.sqlite: no such database"), "\(missing.stderr)")
+    }
 }

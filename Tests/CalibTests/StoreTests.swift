@@ -14,7 +14,7 @@ import Testing
 @Suite struct StoreTests {
     /// Migration names are append-only: renaming an applied one would run it again. This pins the list.
     @Test func migrationListIsPinned() throws {
-        #expect(Schema.migrationNames == ["0001_initial", "0002_roles_labels_imports", "0003_batch_hash", "0005_row_digests", "0006_session_writer"])
+        #expect(Schema.migrationNames == ["0001_initial", "0002_roles_labels_imports", "0003_batch_hash", "0005_row_digests", "0006_session_writer", "0008_batch_origin"])
         let store = try CalibStore()
         #expect(try store.appliedMigrations() == Schema.migrationNames)
     }
