@@ -108,6 +108,8 @@ import Testing
             #expect(try Self.export(out) == expected, "order \(order)")
             let diff = try CLI.run(["diff", "--json", single + ":s", out + ":s"])
             #expect(diff.status == 0, "\(diff.stdout)\(diff.stderr)")
+            let check = try CLI.run(["check", "--db", out])
+            #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
             // Statistics counts, per tensor, equal one run's.
             let a = try CalibStore(path: single, readOnly: true), b = try CalibStore(path: out, readOnly: true)
             let ra = try a.reports(session: try a.requireSession("s")), rb = try b.reports(session: try b.requireSession("s"))
@@ -193,5 +195,32 @@ import Testing
         let missing = try Self.merge(out, [dir.path("nope.sqlite")])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("nope.sqlite: no such database"), "\(missing.stderr)")
+    }
+
+    @Test func duplicatesWhoseCountsCannotBeSplitAreRefused() throws {
+        let dir = TemporaryDirectory()
+        // One tensor whose shape changes from batch to batch (the channel axis 1 keeps its size).
+        func write(_ name: String, rows: Int, seed: Float) throws -> String {
+            let path = dir.path(name)
+            let values = (0..<rows * 4).map { Float($0) * seed - 3 }
+            try TensorFiles.safetensors([("x", [rows, 4], values)]).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let b0 = try write("b0.safetensors", rows: 2, seed: 0.5)
+        let b1 = try write("b1.safetensors", rows: 3, seed: 0.25)
+        let b2 = try write("b2.safetensors", rows: 5, seed: 0.125)
+        let a = dir.path("a.sqlite"), b = dir.path("b.sqlite"), out = dir.path("merged.sqlite")
+        #expect(try Self.run(a, [], [b0, b1]).status == 0)
+        #expect(try Self.run(b, [], [b1, b2]).status == 0)
+        #expect(try Self.merge(out, [a]).status == 0)
+        let before = try Self.export(out)
+        let m = try Self.merge(out, [b])
+        #expect(m.status != 0)
+        #expect(m.stderr.contains("\(b), tensor 'x': 1 of the shard's batches are already merged"), "\(m.stderr)")
+        #expect(m.stderr.contains("cannot be counted once"), "\(m.stderr)")
+        // The refused merge left the session as it was.
+        #expect(try Self.export(out) == before)
+        let store = try CalibStore(path: out, readOnly: true)
+        #expect(try store.batches(session: try store.requireSession("s").id).count == 2)
     }
 }

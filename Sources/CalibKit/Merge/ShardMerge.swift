@@ -1,5 +1,6 @@
 import CalibDerivation
 import CalibModel
+import CalibObservers
 import CalibStore
 import CalibSupport
 import Foundation
@@ -125,7 +126,12 @@ public struct ShardMerge {
                 }
                 if var merged = tensors[r.tensor.name] {
                     try Self.checkTensorsAgree(merged, r, input: input)
-                    merged.stats = Self.combine(merged.stats, stats, minus: share)
+                    guard let combined = Self.combine(merged.stats, stats, minus: share) else {
+                        throw MergeError(
+                            "\(input.name), tensor '\(r.tensor.name)': its statistics cannot be merged (observer "
+                                + "\(stats.observer.kind.rawValue)); calibrate the shards with --observer minmax")
+                    }
+                    merged.stats = combined
                     tensors[r.tensor.name] = merged
                 } else {
                     var stats = stats
@@ -256,13 +262,14 @@ public struct ShardMerge {
         return (repeated.count, repeated.count * perBatch)
     }
 
-    /// `a` and `b` folded together: min of minima and max of maxima per channel, counts summed, `b`'s
+    /// `a` and `b` folded together by the observer's own merge (min of minima, max of maxima per
+    /// channel in IEEE total order, so -0 and +0 come out as one run keeps them), counts summed, `b`'s
     /// share of batches already in `a` left out.
-    static func combine(_ a: TensorStats, _ b: TensorStats, minus share: (batches: Int, elements: Int)) -> TensorStats {
-        TensorStats(
-            observer: a.observer, min: zip(a.min, b.min).map { Swift.min($0, $1) }, max: zip(a.max, b.max).map { Swift.max($0, $1) },
-            batches: a.batches + b.batches - share.batches, elements: a.elements + b.elements - share.elements,
-            nonfinite: a.nonfinite + b.nonfinite)
+    static func combine(_ a: TensorStats, _ b: TensorStats, minus share: (batches: Int, elements: Int)) -> TensorStats? {
+        guard var out = a.merged(with: b) else { return nil }
+        out.batches -= share.batches
+        out.elements -= share.elements
+        return out
     }
 
     /// A session value for a draft not stored yet (id 0), for the checks and the commit.
