@@ -34,6 +34,13 @@ public final class BatchReader {
         }
         let all = try inputs.flatMap { try BatchSource.expand(input: $0, standardInput: standardInput) }
         sources = shard.map { $0.select(all) } ?? all
+        if let shard, sources.isEmpty, !all.isEmpty {
+            // Refused rather than an empty success, so a worker started with too many shards is noticed.
+            throw InputError(
+                file: description,
+                "--shard \(shard) selects no batch: the inputs expand to \(all.count) batch\(all.count == 1 ? "" : "es"), "
+                    + "fewer than the \(shard.count) shards; use at most \(all.count) shards")
+        }
     }
 
     /// How many batches the inputs hold, when known before reading them (not for standard input).

@@ -60,6 +60,11 @@ import Testing
             #expect(r.status != 0, "--shard \(spec)")
             #expect(r.stderr.contains(message), "--shard \(spec): \(r.stderr)")
         }
+        let empty = try Self.run(db, ["--shard", "2/3"], [batches])
+        #expect(empty.status != 0)
+        #expect(
+            empty.stderr.contains("--shard 2/3 selects no batch: the inputs expand to 2 batches, fewer than the 3 shards"),
+            "\(empty.stderr)")
         let r = try CLI.run(["run", "--db", db, "--session", "s", "--shard", "0/2", "-"], stdin: Data())
         #expect(r.status != 0)
         #expect(r.stderr.contains("standard input cannot be split into shards"), "\(r.stderr)")
