@@ -5,6 +5,12 @@ import Testing
 @testable import CalibKit
 @testable import CalibStore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Issue 12: `calib run --shard I/N` splits one command line's batches across workers, and
 /// `calib merge` reduces the workers' databases to one session equal to a single run.
 @Suite(.serialized) struct ShardMergeTests {
@@ -227,5 +233,47 @@ import Testing
         #expect(try Self.export(out) == before)
         let store = try CalibStore(path: out, readOnly: true)
         #expect(try store.batches(session: try store.requireSession("s").id).count == 2)
+    }
+
+    /// Kill -9 at points spread over a merge into an existing session: OUT holds either the session
+    /// as it was or the whole merge, never part of one (one transaction), `check` accepts it, and the
+    /// same merge run again completes to the result of one uninterrupted merge.
+    @Test func killedMergesLeaveTheSessionWholeAndResume() throws {
+        let dir = TemporaryDirectory()
+        let (single, shards, _) = try Self.shards(dir, count: 12)
+        let expected = try Self.export(single)
+        let base = dir.path("base.sqlite")
+        #expect(try Self.merge(base, [shards[0]]).status == 0)
+        let before = try Self.export(base)
+        let reference = dir.path("reference.sqlite")
+        try FileManager.default.copyItem(atPath: base, toPath: reference)
+        let start = Date()
+        #expect(try Self.merge(reference, shards).status == 0)
+        let duration = Date().timeIntervalSince(start)
+        #expect(try Self.export(reference) == expected)
+
+        var outcomes: [String: Int] = [:]
+        for i in 0..<12 {
+            let db = dir.path("killed-\(i).sqlite")
+            try FileManager.default.copyItem(atPath: base, toPath: db)
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = ["merge", "--db", db, "--session", "s"] + shards
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: duration * Double(i) / 12)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let check = try CLI.run(["check", "--db", db])
+            #expect(check.status == 0, "after kill \(i): \(check.stdout)\(check.stderr)")
+            let now = try Self.export(db)
+            #expect(now == before || now == expected, "kill \(i) left part of a merge")
+            outcomes[now == before ? "unchanged" : "complete", default: 0] += 1
+            #expect(try Self.merge(db, shards).status == 0)
+            #expect(try Self.export(db) == expected, "kill \(i), merged again")
+        }
+        #expect(outcomes.values.reduce(0, +) == 12)
+        print("killed merges: \(outcomes)")
     }
 }
