@@ -67,7 +67,6 @@ public struct ShardMerge {
             try Self.refuseUnmergeable(s, what: "the output session '\(s.name)'")
         }
         var tensors: NameMap<TensorUpdate> = [:]
-        var order: [String] = []
         var held = Set<String>()
         var heldSource: [String: String] = [:]
         let expected = try existing.map { try output.batchCount(session: $0.id) } ?? 0
@@ -113,6 +112,13 @@ public struct ShardMerge {
             // Every batch already counted: min/max would not move, and the counts must not.
             guard !fresh.isEmpty else { continue }
             let reports = try input.store.reports(session: shard)
+            // Batches and statistics are read apart: a worker still committing between the two
+            // would leave statistics that count a batch the list lacks.
+            guard try input.store.batchCount(session: shard.id) == batches.count else {
+                throw MergeError(
+                    "\(input.name): session '\(shard.name)' gained batches while it was read: a worker is still writing it; "
+                        + "merge once it has finished")
+            }
             for r in reports {
                 guard let stats = r.stats else {
                     throw MergeError("\(input.name), tensor '\(r.tensor.name)': holds no statistics; it cannot be merged")
@@ -140,7 +146,6 @@ public struct ShardMerge {
                     var record = r.tensor
                     record.id = 0
                     tensors[r.tensor.name] = TensorUpdate(record: record, stats: stats, scheme: r.encoding.scheme, isNew: true)
-                    order.append(r.tensor.name)
                 }
                 if touchedSet.insert(ExactName(r.tensor.name)).inserted { touched.append(r.tensor.name) }
             }
