@@ -188,6 +188,26 @@ import Darwin
         // Nothing was written.
         let stored = FileManager.default.fileExists(atPath: out) ? try CalibStore(path: out, readOnly: true).sessions() : []
         #expect(stored.isEmpty, "a refused merge writes nothing")
+
+        // A shard run with another flag: its session's settings differ.
+        let fourBit = dir.path("four-bit.sqlite")
+        #expect(try Self.run(fourBit, ["--shard", "2/3", "--bitwidth", "4"], [batches]).status == 0)
+        let flags = try Self.merge(out, [shards[0], shards[1], fourBit])
+        #expect(flags.status != 0)
+        #expect(
+            flags.stderr.contains("\(fourBit): session 's' was run with bitwidth 4 (stored: 8); shards must be run with the same command line"),
+            "\(flags.stderr)")
+        let afterFlags = FileManager.default.fileExists(atPath: out) ? try CalibStore(path: out, readOnly: true).sessions() : []
+        #expect(afterFlags.isEmpty, "a refused merge writes nothing")
+
+        // A database of two sessions needs PATH:SESSION.
+        #expect(try CLI.run(["run", "--db", fourBit, "--session", "other", "--per-channel-axis", "1", batches]).status == 0)
+        let ambiguous = try Self.merge(out, [fourBit])
+        #expect(ambiguous.status != 0)
+        #expect(ambiguous.stderr.contains("holds 2 sessions ('s', 'other'); name one as \(fourBit):SESSION"), "\(ambiguous.stderr)")
+        let named = try Self.merge(out, [fourBit + ":other"])
+        #expect(named.status == 0, "\(named.stderr)")
+        #expect(named.stdout.contains("9 batches merged, 0 already held, 9 in total"), "\(named.stdout)")
     }
 
     @Test func emaSessionsAreRefusedSayingWhy() throws {
