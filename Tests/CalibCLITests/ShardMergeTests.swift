@@ -119,6 +119,9 @@ import Darwin
             #expect(try Self.export(out) == expected, "order \(order)")
             let diff = try CLI.run(["diff", "--json", single + ":s", out + ":s"])
             #expect(diff.status == 0, "\(diff.stdout)\(diff.stderr)")
+            let summary = (diff.json as? [String: Any])?["summary"] as? [String: Any]
+            #expect(summary?["compared"] as? Int == 3, "\(diff.stdout)")
+            #expect(summary?["changed"] as? Int == 0, "\(diff.stdout)")
             let check = try CLI.run(["check", "--db", out])
             #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
             // Statistics counts, per tensor, equal one run's.
