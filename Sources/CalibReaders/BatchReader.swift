@@ -22,10 +22,25 @@ public final class BatchReader {
     private let inputs: [String]
 
     /// Expands `inputs`; throws `InputError` for a missing path, an unknown file type, or a
-    /// directory without tensors. `standardInput` is the descriptor `-` reads.
-    public init(inputs: [String], standardInput: Int32 = 0) throws {
+    /// directory without tensors. `standardInput` is the descriptor `-` reads. With `shard`, keeps
+    /// only that shard's batches of the expansion (standard input cannot be split: refused).
+    public init(inputs: [String], standardInput: Int32 = 0, shard: Shard? = nil) throws {
         self.inputs = inputs
-        sources = try inputs.flatMap { try BatchSource.expand(input: $0, standardInput: standardInput) }
+        if let shard, inputs.contains("-") {
+            throw InputError(
+                file: "-",
+                "standard input cannot be split into shards (--shard \(shard)): its frames are not known before they "
+                    + "arrive; give each worker its own inputs, or pass files or directories")
+        }
+        let all = try inputs.flatMap { try BatchSource.expand(input: $0, standardInput: standardInput) }
+        sources = shard.map { $0.select(all) } ?? all
+        if let shard, sources.isEmpty, !all.isEmpty {
+            // Refused rather than an empty success, so a worker started with too many shards is noticed.
+            throw InputError(
+                file: description,
+                "--shard \(shard) selects no batch: the inputs expand to \(all.count) batch\(all.count == 1 ? "" : "es"), "
+                    + "fewer than the \(shard.count) shards; use at most \(all.count) shards")
+        }
     }
 
     /// How many batches the inputs hold, when known before reading them (not for standard input).
@@ -122,4 +137,45 @@ public final class BatchReader {
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }
         return String(name[..<dot])
     }
+}
+
+/// One worker's part of a run split across `count` workers: of the expanded batches, in their
+/// name order, every `count`-th starting at `index` (0-based). Workers given the same inputs and
+/// every index from 0 to `count - 1` cover each batch exactly once, with no coordination.
+public struct Shard: Sendable, Equatable, CustomStringConvertible {
+    public let index: Int
+    public let count: Int
+
+    /// Refuses `count < 1` and an index outside `0..<count`.
+    public init(index: Int, count: Int) throws {
+        guard count >= 1 else { throw ShardError("the shard count must be at least 1, got \(count)") }
+        guard index >= 0 && index < count else {
+            throw ShardError(
+                "the shard index must be from 0 to \(count - 1) for \(count) shard\(count == 1 ? "" : "s") (0-based), got \(index)")
+        }
+        self.index = index
+        self.count = count
+    }
+
+    /// Parses `I/N`, as `--shard` takes it.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
+            throw ShardError("expected I/N (shard I of N, 0-based, e.g. 0/4), got '\(text)'")
+        }
+        try self.init(index: i, count: n)
+    }
+
+    public var description: String { "\(index)/\(count)" }
+
+    /// This shard's elements of `all`, in order.
+    public func select<T>(_ all: [T]) -> [T] {
+        stride(from: index, to: all.count, by: count).map { all[$0] }
+    }
+}
+
+/// A `--shard` value that is not a valid shard.
+public struct ShardError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

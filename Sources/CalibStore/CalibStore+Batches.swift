@@ -44,52 +44,61 @@ extension CalibStore {
     public func commit(
         _ commit: BatchCommit, session: Session, expectedBatches: Int, creating draft: SessionDraft? = nil
     ) throws -> CommittedBatches {
-        try write { db in
-            var session = session
-            if let draft {
-                guard try Self.fetchSession(db, name: draft.name) == nil else {
-                    throw StoreError.incompatible(
-                        session: draft.name, tensor: nil,
-                        "was created by another process while this run was reading; nothing was stored: re-run the same "
-                            + "command to add to it")
-                }
-                session = try Self.insertSession(db, draft, status: .running)
-            }
-            guard
-                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)", arguments: [session.id]) == true
-            else {
+        try write { db in try Self.insert(commit, db, session: session, expectedBatches: expectedBatches, creating: draft) }
+    }
+
+    /// `commit`'s writes, inside the caller's transaction; `origins` (one per batch) fills the batch
+    /// rows' `origin` column (merged batches), nil leaves it NULL.
+    static func insert(
+        _ commit: BatchCommit, _ db: Database, session: Session, expectedBatches: Int, creating draft: SessionDraft?,
+        origins: [String?]? = nil
+    ) throws -> CommittedBatches {
+        var session = session
+        if let draft {
+            guard try Self.fetchSession(db, name: draft.name) == nil else {
                 throw StoreError.incompatible(
-                    session: session.name, tensor: nil,
-                    "was removed (or replaced) by another process while this run was writing; nothing more was stored")
+                    session: draft.name, tensor: nil,
+                    "was created by another process while this run was reading; nothing was stored: re-run the same "
+                        + "command to add to it")
             }
-            guard try Self.batchCount(db, session: session.id) == expectedBatches else {
-                throw StoreError.incompatible(
-                    session: session.name, tensor: nil,
-                    "another process added batches while this run was working; re-run the same command to resume")
-            }
-            var batches = commit.batches
-            for i in batches.indices {
-                batches[i].seq = expectedBatches + i
-                let b = batches[i]
-                try db.execute(
-                    sql: """
-                        INSERT INTO batches (session_id, seq, source, content_hash, tensors, elements, bytes, added_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [session.id, b.seq, b.source, b.contentHash, b.tensors, b.elements, b.bytes, b.addedAt])
-            }
-            var ids: NameMap<Int64> = [:]
-            for t in commit.tensors {
-                let id = try Self.saveTensor(db, session: session.id, t.record, isNew: t.isNew)
-                ids[t.record.name] = id
-                try Self.saveStats(db, tensor: id, t.stats)
-                try Self.saveEncoding(db, tensor: id, t.encoding)
-            }
-            try db.execute(
-                sql: "UPDATE sessions SET updated_at = ?, status = 'running', writer = ? WHERE id = ?",
-                arguments: [Timestamp.now(), try Self.writerJSON(), session.id])
-            return CommittedBatches(batches: batches, tensorIDs: ids, session: try Self.fetchSession(db, name: session.name)!)
+            session = try Self.insertSession(db, draft, status: .running)
         }
+        guard
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)", arguments: [session.id]) == true
+        else {
+            throw StoreError.incompatible(
+                session: session.name, tensor: nil,
+                "was removed (or replaced) by another process while this run was writing; nothing more was stored")
+        }
+        guard try Self.batchCount(db, session: session.id) == expectedBatches else {
+            throw StoreError.incompatible(
+                session: session.name, tensor: nil,
+                "another process added batches while this run was working; re-run the same command to resume")
+        }
+        var batches = commit.batches
+        for i in batches.indices {
+            batches[i].seq = expectedBatches + i
+            let b = batches[i]
+            try db.execute(
+                sql: """
+                    INSERT INTO batches (session_id, seq, source, content_hash, tensors, elements, bytes, added_at, origin)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    session.id, b.seq, b.source, b.contentHash, b.tensors, b.elements, b.bytes, b.addedAt, origins?[i] ?? nil,
+                ])
+        }
+        var ids: NameMap<Int64> = [:]
+        for t in commit.tensors {
+            let id = try Self.saveTensor(db, session: session.id, t.record, isNew: t.isNew)
+            ids[t.record.name] = id
+            try Self.saveStats(db, tensor: id, t.stats)
+            try Self.saveEncoding(db, tensor: id, t.encoding)
+        }
+        try db.execute(
+            sql: "UPDATE sessions SET updated_at = ?, status = 'running', writer = ? WHERE id = ?",
+            arguments: [Timestamp.now(), try Self.writerJSON(), session.id])
+        return CommittedBatches(batches: batches, tensorIDs: ids, session: try Self.fetchSession(db, name: session.name)!)
     }
 
     static func batchCount(_ db: Database, session id: Int64) throws -> Int {

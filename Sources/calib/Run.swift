@@ -68,6 +68,15 @@ extension Calib {
         @Option(help: "Dataset the batches come from.") var dataset: String?
         @Option(help: "Free-form note stored with the session.") var note: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "Observe only shard I of N (0-based) of the expanded inputs: every N-th batch in name order, from I.",
+                valueName: "I/N"),
+            transform: { text in
+                do { return try Shard(parsing: text) } catch { throw ValidationError("\(error)") }
+            })
+        var shard: Shard?
+
         @Argument(help: ArgumentHelp("Batch files or directories, or '-' for stdin.", valueName: "input"))
         var inputs: [String]
 
@@ -101,7 +110,7 @@ extension Calib {
                 options.stopSignal = { StopRequest.pending }
                 try SessionRef.refuseNewName(session, db: database.path)
                 let store = try database.open(readOnly: false)
-                let reader = try BatchReader(inputs: inputs)
+                let reader = try BatchReader(inputs: inputs, shard: shard)
                 let err = Terminal.standardError
                 let progress = RunProgress(terminal: err, total: reader.expectedBatches)
                 let skips = SkipReport(terminal: err)

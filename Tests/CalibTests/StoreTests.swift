@@ -17,7 +17,7 @@ import Testing
         #expect(
             Schema.migrationNames == [
                 "0001_initial", "0002_roles_labels_imports", "0003_batch_hash", "0005_row_digests", "0006_session_writer",
-                "0007_histograms",
+                "0007_histograms", "0008_batch_origin",
             ])
         let store = try CalibStore()
         #expect(try store.appliedMigrations() == Schema.migrationNames)
