@@ -41,6 +41,8 @@ extension Calib {
 
         @OptionGroup var encoding: EncodingOptions
 
+        @OptionGroup var method: MethodOptions
+
         @Option(help: ArgumentHelp("JSON file of per-tensor encoding settings (see README).", valueName: "file"))
         var config: String?
 
@@ -79,10 +81,13 @@ extension Calib {
                 }
                 guard let label else { return }
                 let rules = try config.map(CalibrationConfig.load) ?? CalibrationConfig()
-                let reports = try Derivation.rederive(try store.reports(session: s), override: encoding.override, config: rules)
-                let options = JSONValue.object([
+                let reports = try Derivation.rederive(
+                    try store.reports(session: s), override: encoding.override, config: rules, aimetMethod: method.aimetMethod)
+                var members: [(String, JSONValue)] = [
                     ("override", encoding.override.json), ("config", config.map(JSONValue.string) ?? .null),
-                ]).rendered(indent: 0)
+                ]
+                if let m = method.aimetMethod { members.append(("aimet_method", m.json)) }
+                let options = JSONValue.object(members).rendered(indent: 0)
                 try store.saveEncodingSet(label: label, options: options, reports: reports, session: s)
                 noteUnmatchedRules(rules.unmatchedRules(reports.map(\.tensor.name)), config: config, session: s.name)
                 out.write("session '\(s.name)': stored \(Describe.count(reports.count, "encoding")) as '\(label)'\n")

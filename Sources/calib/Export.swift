@@ -39,6 +39,8 @@ extension Calib {
 
         @OptionGroup var encoding: EncodingOptions
 
+        @OptionGroup var method: MethodOptions
+
         @Flag(help: "Leave out tensors that cannot be encoded (listed on stderr) instead of refusing.")
         var allowIncomplete = false
 
@@ -66,7 +68,7 @@ extension Calib {
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
                 let reports = try Derivation.rederive(
                     try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
-                    override: encoding.override)
+                    override: encoding.override, aimetMethod: method.aimetMethod)
                 let export = try EncodingExport(
                     session: s, reports: reports, format: exportFormat,
                     options: ExportOptions(
