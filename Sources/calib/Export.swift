@@ -59,7 +59,8 @@ extension Calib {
                     throw ValidationError(
                         "unknown format '\(format)': one of \(EncodingFormats.export.map(\.name).joined(separator: ", "))")
                 }
-                try EncodingExport.refuseIgnoredOptions(format: exportFormat, override: encoding.override, label: label)
+                try EncodingExport.refuseIgnoredOptions(
+                    format: exportFormat, override: encoding.override, label: label, aimetMethod: method.aimetMethod)
                 if exportFormat.name != "tensorrt",
                     let given = trtVersion.map({ _ in "--trt-version" }) ?? trtAlgorithm.map({ _ in "--trt-algorithm" })
                 {

@@ -138,6 +138,12 @@ import Testing
         #expect(torch.status == 0, "\(torch.stderr)")
         let export = try CLI.run(["export", "--db", db, "t", "--format", "json", "--method", "sqnr"])
         #expect(export.status != 0 && export.stderr.contains("holds no AIMET histogram"), "\(export.stderr)")
+        let aimet = try CLI.run(["run", "--db", db, "--session", "a", "--observer", "histogram", "--method", "sqnr", golden.batchPaths[0]])
+        #expect(aimet.status == 0, "\(aimet.stderr)")
+        let ranges = try CLI.run(["export", "--db", db, "a", "--format", "tensorrt", "--method", "tf-enhanced"])
+        #expect(ranges.status != 0 && ranges.stderr.contains("--method would change nothing"), "\(ranges.stderr)")
+        let stray = try CLI.run(["export", "--db", db, "a", "--format", "json", "--percentile", "99"])
+        #expect(stray.status != 0 && stray.stderr.contains("--method percentile only"), "\(stray.stderr)")
     }
 
     static func expectGolden(_ golden: AimetHistogramCase, _ encodings: [String: [String: Any]]) {
