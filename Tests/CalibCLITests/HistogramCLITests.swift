@@ -92,6 +92,21 @@ import Testing
         Self.expectAimetGolden(golden, try Self.exportJSON(db: db, dir: dir))
     }
 
+    /// Running the same batches again with another --method skips them as duplicates but stores the
+    /// new method: the default encoding is re-derived from the stored histograms.
+    @Test func rerunWithAnotherMethodRederives() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("h.sqlite")
+        let sqnr = try #require(AimetHistogramCase.aimet.first { $0.name == "aimet_sqnr_asym_unsigned_8" })
+        let tf = try #require(AimetHistogramCase.aimet.first { $0.name == "aimet_tfenhanced_asym_unsigned_8" })
+        let first = try CLI.run(["run", "--db", db, "--session", "s"] + Self.aimetFlags(sqnr) + sqnr.batchPaths)
+        #expect(first.status == 0, "\(first.stderr)")
+        Self.expectAimetGolden(sqnr, try Self.exportJSON(db: db, dir: dir))
+        let again = try CLI.run(["run", "--db", db, "--session", "s", "--method", "tf-enhanced"] + tf.batchPaths)
+        #expect(again.status == 0 && again.stderr.contains("re-derived the encodings of 2 tensors"), "\(again.stderr)")
+        Self.expectAimetGolden(tf, try Self.exportJSON(db: db, dir: dir))
+    }
+
     /// One AIMET calibration (sqnr, 8-bit asymmetric) re-derived by `export --method` (with each
     /// case's scheme flags) from the stored histograms, without reading the batches again: every
     /// AIMET case (they share their batches) bit for bit, and the stored default unchanged.
