@@ -102,9 +102,16 @@ import Testing
         let first = try CLI.run(["run", "--db", db, "--session", "s"] + Self.aimetFlags(sqnr) + sqnr.batchPaths)
         #expect(first.status == 0, "\(first.stderr)")
         Self.expectAimetGolden(sqnr, try Self.exportJSON(db: db, dir: dir))
+        // A set derived before, without --method, records the stored method: it stays the sqnr
+        // encodings, and `check` still re-derives it as such after the method changes.
+        let derive = try CLI.run(["derive", "--db", db, "s", "--label", "before"])
+        #expect(derive.status == 0, "\(derive.stderr)")
         let again = try CLI.run(["run", "--db", db, "--session", "s", "--method", "tf-enhanced"] + tf.batchPaths)
         #expect(again.status == 0 && again.stderr.contains("re-derived the encodings of 2 tensors"), "\(again.stderr)")
         Self.expectAimetGolden(tf, try Self.exportJSON(db: db, dir: dir))
+        Self.expectAimetGolden(sqnr, try Self.exportJSON(db: db, dir: dir, ["--label", "before"]))
+        let check = try CLI.run(["check", "--db", db])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
 
     /// One AIMET calibration (sqnr, 8-bit asymmetric) re-derived by `export --method` (with each
