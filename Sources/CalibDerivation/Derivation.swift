@@ -14,9 +14,11 @@ public enum Derivation {
 
     /// `reports` with each encoding re-derived: the tensor's stored scheme, then the `config` rules
     /// (encoding settings only), then `override`. Statistics settings in either are refused, since
-    /// the statistics already exist.
+    /// the statistics already exist. `aimetMethod` derives every tensor with that AIMET histogram
+    /// method instead of the one stored with its histogram (each tensor must hold an AIMET histogram).
     public static func rederive(
-        _ reports: [TensorReport], override: SettingsOverride, config: CalibrationConfig = CalibrationConfig()
+        _ reports: [TensorReport], override: SettingsOverride, config: CalibrationConfig = CalibrationConfig(),
+        aimetMethod: AimetHistogramMethod? = nil
     ) throws -> [TensorReport] {
         if override.touchesStatistics || config.rules.contains(where: \.settings.touchesStatistics) {
             throw SchemeError(
@@ -26,7 +28,9 @@ public enum Derivation {
         return try reports.map { r in
             var settings = config.applied(to: r.settings, name: r.tensor.name)
             settings = override.applied(to: settings)
-            guard settings.scheme != r.encoding.scheme || settings.role != r.tensor.role else { return r }
+            guard settings.scheme != r.encoding.scheme || settings.role != r.tensor.role || aimetMethod != nil else {
+                return r
+            }
             guard let stats = r.stats else {
                 throw SchemeError(
                     "tensor '\(r.tensor.name)' has no statistics (imported from a file without ranges); "
@@ -39,9 +43,15 @@ public enum Derivation {
                         + "\(h.convention.rawValue)'s rules, so --convention \(settings.scheme.convention.rawValue) cannot be derived from it"
                 )
             }
+            if aimetMethod != nil, stats.histogram?.convention != .aimet {
+                throw SchemeError(
+                    "tensor '\(r.tensor.name)' holds no AIMET histogram (observed with --observer "
+                        + "\(stats.histogram.map { "histogram --convention \($0.convention.rawValue)" } ?? stats.observer.kind.rawValue)); "
+                        + "--method percentile|sqnr|tf-enhanced derives from one")
+            }
             var out = r
             out.tensor.role = settings.role
-            out.encoding = stats.encoding(settings.scheme, channelAxis: r.tensor.channelAxis)
+            out.encoding = stats.encoding(settings.scheme, channelAxis: r.tensor.channelAxis, aimetMethod: aimetMethod)
             if let problem = overflow(out.encoding, stats: stats) { throw SchemeError("tensor '\(r.tensor.name)': \(problem)") }
             return out
         }

@@ -151,7 +151,8 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         guard count >= 1 else { throw ShardError("the shard count must be at least 1, got \(count)") }
         guard index >= 0 && index < count else {
             throw ShardError(
-                "the shard index must be from 0 to \(count - 1) for \(count) shard\(count == 1 ? "" : "s") (0-based), got \(index)")
+                "the shard index must be from 0 to \(count - 1) for \(count) shard\(count == 1 ? "" : "s") (0-based), got \(index)"
+            )
         }
         self.index = index
         self.count = count

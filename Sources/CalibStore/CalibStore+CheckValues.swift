@@ -12,6 +12,9 @@ public struct CheckedSession: Sendable {
         /// The session's batch count when a derived set was made; nil for "default".
         public var derivedAt: Int?
         public var reports: [TensorReport]
+        /// The AIMET histogram method a derived set was made with (`calib derive --method`), nil
+        /// when it follows each histogram's stored method.
+        public var aimetMethod: AimetHistogramMethod? = nil
     }
 
     public var session: Session
@@ -66,7 +69,7 @@ extension CalibStore {
                     }
                 }
 
-                var labels: [(String, Int?)] = [("default", nil)]
+                var labels: [(String, Int?, AimetHistogramMethod?)] = [("default", nil, nil)]
                 let sets = try Row.fetchCursor(
                     db, sql: "SELECT label, options, batches FROM encoding_sets WHERE session_id = ? ORDER BY label",
                     arguments: [id])
@@ -74,9 +77,16 @@ extension CalibStore {
                     let v = RowValues(row: r)
                     do {
                         let label = try v.text(0), options = try v.text(1), count = try v.int(2)
-                        guard (try? JSONValue.parse(Data(options.utf8))) != nil else { throw v.bad(1, "the JSON calib writes") }
+                        guard let json = try? JSONValue.parse(Data(options.utf8)) else { throw v.bad(1, "the JSON calib writes") }
                         guard count >= 0 else { throw v.bad(2, "a batch count (>= 0)") }
-                        labels.append((label, count))
+                        var method: AimetHistogramMethod?
+                        if let m = json.member("aimet_method") {
+                            guard let read = AimetHistogramMethod(json: m) else {
+                                throw v.bad(1, "the JSON calib writes (aimet_method)")
+                            }
+                            method = read
+                        }
+                        labels.append((label, count, method))
                     } catch let bad as BadValue {
                         add(name, nil, "encoding set: \(bad.message)")
                     }
@@ -93,7 +103,7 @@ extension CalibStore {
                 }
 
                 // One label at a time: a large session's encodings are held once, not once per label.
-                for (label, derivedAt) in labels {
+                for (label, derivedAt, method) in labels {
                     var encodings: [Int64: Encoding] = [:]
                     let rows = try Row.fetchCursor(
                         db, sql: "\(Self.encodingRowsSQL) WHERE t.session_id = ? AND e.label = ?", arguments: [id, label])
@@ -109,7 +119,7 @@ extension CalibStore {
                         encodings[t.id].map { TensorReport(tensor: t, stats: stats, encoding: $0) }
                     }
                     if let session, let batches {
-                        let set = CheckedSession.Label(label: label, derivedAt: derivedAt, reports: reports)
+                        let set = CheckedSession.Label(label: label, derivedAt: derivedAt, reports: reports, aimetMethod: method)
                         findings += try visit(CheckedSession(session: session, batches: batches, labels: [set]))
                     }
                 }

@@ -160,7 +160,7 @@ extension CalibStore {
                     "column histogram holds a \(histogramBytes.count)-byte BLOB that is not a histogram state: \(error.description)"
             )
         }
-        if case .aimet(let main, _) = histogram, main.count != tensor.channels {
+        if case .aimet(let main, _, _) = histogram, main.count != tensor.channels {
             throw BadValue(message: "column histogram holds \(main.count) AIMET histograms for \(tensor.channels) channels")
         }
         if histogram.convention != .aimet && tensor.channelAxis != nil {

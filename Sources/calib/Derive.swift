@@ -41,6 +41,8 @@ extension Calib {
 
         @OptionGroup var encoding: EncodingOptions
 
+        @OptionGroup var method: MethodOptions
+
         @Option(help: ArgumentHelp("JSON file of per-tensor encoding settings (see README).", valueName: "file"))
         var config: String?
 
@@ -79,10 +81,24 @@ extension Calib {
                 }
                 guard let label else { return }
                 let rules = try config.map(CalibrationConfig.load) ?? CalibrationConfig()
-                let reports = try Derivation.rederive(try store.reports(session: s), override: encoding.override, config: rules)
-                let options = JSONValue.object([
+                let reports = try Derivation.rederive(
+                    try store.reports(session: s), override: encoding.override, config: rules, aimetMethod: method.aimetMethod)
+                var members: [(String, JSONValue)] = [
                     ("override", encoding.override.json), ("config", config.map(JSONValue.string) ?? .null),
-                ]).rendered(indent: 0)
+                ]
+                // The AIMET method the set was derived with, so that `check` re-derives it the same way
+                // even after a later run changes the method stored with the histograms: the one given,
+                // or the one every AIMET histogram of the session stores (several differing stored
+                // methods are not recorded; such a set reads as stale to `check` once they change).
+                let stored = Set(
+                    reports.compactMap { r -> AimetHistogramMethod? in
+                        if case .aimet(_, _, let m)? = r.stats?.histogram { return m }
+                        return nil
+                    })
+                if let m = method.aimetMethod ?? (stored.count == 1 ? stored.first : nil) {
+                    members.append(("aimet_method", m.json))
+                }
+                let options = JSONValue.object(members).rendered(indent: 0)
                 try store.saveEncodingSet(label: label, options: options, reports: reports, session: s)
                 noteUnmatchedRules(rules.unmatchedRules(reports.map(\.tensor.name)), config: config, session: s.name)
                 out.write("session '\(s.name)': stored \(Describe.count(reports.count, "encoding")) as '\(label)'\n")

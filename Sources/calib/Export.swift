@@ -39,6 +39,8 @@ extension Calib {
 
         @OptionGroup var encoding: EncodingOptions
 
+        @OptionGroup var method: MethodOptions
+
         @Flag(help: "Leave out tensors that cannot be encoded (listed on stderr) instead of refusing.")
         var allowIncomplete = false
 
@@ -57,7 +59,8 @@ extension Calib {
                     throw ValidationError(
                         "unknown format '\(format)': one of \(EncodingFormats.export.map(\.name).joined(separator: ", "))")
                 }
-                try EncodingExport.refuseIgnoredOptions(format: exportFormat, override: encoding.override, label: label)
+                try EncodingExport.refuseIgnoredOptions(
+                    format: exportFormat, override: encoding.override, label: label, aimetMethod: method.aimetMethod)
                 if exportFormat.name != "tensorrt",
                     let given = trtVersion.map({ _ in "--trt-version" }) ?? trtAlgorithm.map({ _ in "--trt-algorithm" })
                 {
@@ -66,7 +69,7 @@ extension Calib {
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
                 let reports = try Derivation.rederive(
                     try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
-                    override: encoding.override)
+                    override: encoding.override, aimetMethod: method.aimetMethod)
                 let export = try EncodingExport(
                     session: s, reports: reports, format: exportFormat,
                     options: ExportOptions(

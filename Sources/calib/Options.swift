@@ -56,6 +56,44 @@ struct EncodingOptions: ParsableArguments {
     }
 }
 
+/// `--method` and `--percentile`, shared by `run`, `show`, `export` and `derive`: which AIMET
+/// histogram method a tensor observed with `--observer histogram --convention aimet` is encoded
+/// with. Given to `run`, it becomes the method stored with the histogram (the default encoding's);
+/// given to `show`/`export`/`derive`, it re-derives from the stored histogram without re-running.
+struct MethodOptions: ParsableArguments {
+    enum Method: String, ExpressibleByArgument, CaseIterable {
+        case percentile, sqnr
+        case tfEnhanced = "tf-enhanced"
+    }
+
+    @Option(
+        help: ArgumentHelp(
+            "Histogram method (--observer histogram --convention aimet): percentile (with --percentile), sqnr or tf-enhanced (default).",
+            valueName: "method"))
+    var method: Method?
+
+    @Option(help: ArgumentHelp("Percentile P in [50, 100] for --method percentile.", valueName: "P"))
+    var percentile: Double?
+
+    func validate() throws {
+        if method == .percentile {
+            guard let p = percentile else { throw ValidationError("--method percentile needs --percentile P (in [50, 100])") }
+            guard p >= 50 && p <= 100 else { throw ValidationError("--percentile must be in [50, 100], got \(p)") }
+        } else if percentile != nil {
+            throw ValidationError("--percentile applies to --method percentile only")
+        }
+    }
+
+    var aimetMethod: AimetHistogramMethod? {
+        switch method {
+        case .percentile: .percentile(percentile!)
+        case .sqnr: .sqnr
+        case .tfEnhanced: .tfEnhanced
+        case nil: nil
+        }
+    }
+}
+
 extension Convention: ExpressibleByArgument {}
 extension ObserverKind: ExpressibleByArgument {}
 extension TensorRole: ExpressibleByArgument {}

@@ -25,9 +25,11 @@ extension Calib {
 
         @Option(
             help:
-                "Observer: minmax (running min/max), ema (moving average of batch min/max) or histogram (with --convention pytorch: torch's HistogramObserver)."
+                "Observer: minmax (running min/max), ema (moving average of batch min/max) or histogram (with --convention pytorch: torch's HistogramObserver; aimet: AIMET's histograms, see --method)."
         )
         var observer: ObserverKind?
+
+        @OptionGroup var method: MethodOptions
 
         @Option(
             help: ArgumentHelp("Moving-average constant c (ema): state += c * (batch - state). Default 0.01.", valueName: "c"))
@@ -107,6 +109,7 @@ extension Calib {
                     session: session, settings: settings, config: try config.map(CalibrationConfig.load) ?? CalibrationConfig(),
                     tensorFilter: tensors, nonfinite: nonfinite, model: model, dataset: dataset, note: note,
                     commitPolicy: try Self.commitPolicy())
+                options.aimetMethod = method.aimetMethod
                 options.stopSignal = { StopRequest.pending }
                 try SessionRef.refuseNewName(session, db: database.path)
                 let store = try database.open(readOnly: false)

@@ -24,6 +24,8 @@ extension Calib {
 
         @OptionGroup var encoding: EncodingOptions
 
+        @OptionGroup var method: MethodOptions
+
         @Flag(help: "Print JSON (the export layout plus session details) instead of a table.")
         var json = false
 
@@ -50,7 +52,7 @@ extension Calib {
                 }
                 let reports = try Derivation.rederive(
                     try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
-                    override: encoding.override)
+                    override: encoding.override, aimetMethod: method.aimetMethod)
                 let report = SessionReport(
                     session: s, batches: try store.batchCount(session: s.id), label: label, reports: reports,
                     filtered: !tensors.isEmpty)

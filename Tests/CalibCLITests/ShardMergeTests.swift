@@ -91,7 +91,9 @@ import Darwin
     }
 
     /// Batches with NaN-free, varied values, a reference run over all of them and 3 shard databases.
-    static func shards(_ dir: TemporaryDirectory, count: Int = 9, extra: [String] = []) throws -> (single: String, shards: [String], batches: String) {
+    static func shards(
+        _ dir: TemporaryDirectory, count: Int = 9, extra: [String] = []
+    ) throws -> (single: String, shards: [String], batches: String) {
         let batches = try ReliabilityTests.makeBatches(in: dir, count: count, tensors: 3)
         let single = dir.path("single.sqlite")
         let r = try run(single, extra, [batches])
@@ -198,7 +200,8 @@ import Darwin
         let flags = try Self.merge(out, [shards[0], shards[1], fourBit])
         #expect(flags.status != 0)
         #expect(
-            flags.stderr.contains("\(fourBit): session 's' was run with bitwidth 4 (stored: 8); shards must be run with the same command line"),
+            flags.stderr.contains(
+                "\(fourBit): session 's' was run with bitwidth 4 (stored: 8); shards must be run with the same command line"),
             "\(flags.stderr)")
         let afterFlags = FileManager.default.fileExists(atPath: out) ? try CalibStore(path: out, readOnly: true).sessions() : []
         #expect(afterFlags.isEmpty, "a refused merge writes nothing")
@@ -207,7 +210,8 @@ import Darwin
         #expect(try CLI.run(["run", "--db", fourBit, "--session", "other", "--per-channel-axis", "1", batches]).status == 0)
         let ambiguous = try Self.merge(out, [fourBit])
         #expect(ambiguous.status != 0)
-        #expect(ambiguous.stderr.contains("holds 2 sessions ('s', 'other'); name one as \(fourBit):SESSION"), "\(ambiguous.stderr)")
+        #expect(
+            ambiguous.stderr.contains("holds 2 sessions ('s', 'other'); name one as \(fourBit):SESSION"), "\(ambiguous.stderr)")
         let named = try Self.merge(out, [fourBit + ":other"])
         #expect(named.status == 0, "\(named.stderr)")
         #expect(named.stdout.contains("9 batches merged, 0 already held, 9 in total"), "\(named.stdout)")

@@ -32,7 +32,7 @@ import Testing
         }
         let a = aimetBatches.joined(), o = ortBatches.joined()
         return [
-            ("aimet", .aimet(main: [main], tfEnhanced: [tf]), a.min()!, a.max()!),
+            ("aimet", .aimet(main: [main], tfEnhanced: [tf], method: .percentile(99.9)), a.min()!, a.max()!),
             ("pytorch", .pytorch(torch), a.min()!, a.max()!),
             ("onnxruntime", .onnxruntime([signed, absolute]), o.min()!, o.max()!),
         ]
@@ -75,11 +75,12 @@ import Testing
         }
         let findings = try StoreCheck.run(store)
         #expect(findings.isEmpty, "\(findings)")
-        // The blob's size depends on bins, not batches: AIMET 2048 + 512 bins, counts and edges.
+        // The blob's size depends on bins, not batches: AIMET 2048 + 512 bins, counts and edges,
+        // and its method (a percentile: a tag and a float64).
         let sizes = try store.writer.read { db in
             try Data.fetchAll(db, sql: "SELECT histogram FROM statistics ORDER BY tensor_id").map(\.count)
         }
-        #expect(sizes[0] == 14 + 4 + (28 + 4 * (2048 + 2049)) + 4 + (28 + 4 * (512 + 513)))
+        #expect(sizes[0] == 14 + 4 + (28 + 4 * (2048 + 2049)) + 4 + (28 + 4 * (512 + 513)) + 4 + 9)
         #expect(sizes[1] == 14 + 4 + 20 + 4 * 2048)
     }
 

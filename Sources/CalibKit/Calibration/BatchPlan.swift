@@ -108,7 +108,12 @@ extension CalibrationRunner {
             case .pytorch(var h):
                 h.observe(values)
                 state = .pytorch(h)
-            case .aimet, .onnxruntime:
+            case .aimet(var main, var tf, let method):
+                // Per tensor (TensorSettings.validate): one histogram of each kind.
+                main[0].observe(values)
+                tf[0].observe(values)
+                state = .aimet(main: main, tfEnhanced: tf, method: method)
+            case .onnxruntime:
                 throw StoreError.incompatible(
                     session: options.session, tensor: tensors[i].name,
                     "holds a \(state.convention.rawValue) histogram, which calib run does not fold yet")
@@ -158,8 +163,12 @@ extension CalibrationRunner {
                 id: 0, name: tensor.name, role: settings.role, dtype: tensor.dtype, shape: tensor.shape, channelAxis: axis,
                 channels: channels)
             var stats = TensorStats(observer: observer, channels: channels)
-            if let histogram = TensorSettings(role: settings.role, observer: observer, scheme: settings.scheme).initialHistogram {
+            if let histogram = TensorSettings(role: settings.role, observer: observer, scheme: settings.scheme)
+                .initialHistogram(aimetMethod: options.aimetMethod)
+            {
                 stats.state = .histogram(min: stats.min, max: stats.max, histogram)
+            } else if options.aimetMethod != nil {
+                throw Self.methodWithoutAimetHistogram(tensor.name, session: session.name)
             }
             return TensorUpdate(record: record, stats: stats, scheme: settings.scheme, isNew: true)
         }
@@ -168,7 +177,21 @@ extension CalibrationRunner {
         var update = stored
         update.record.role = settings.role
         update.scheme = settings.scheme
+        if let method = options.aimetMethod {
+            // The method only changes how the stored histograms are read: a later run may change it.
+            guard case .histogram(let lo, let hi, .aimet(let main, let tf, _)) = stored.stats.state else {
+                throw Self.methodWithoutAimetHistogram(tensor.name, session: session.name)
+            }
+            update.stats.state = .histogram(min: lo, max: hi, .aimet(main: main, tfEnhanced: tf, method: method))
+        }
         return update
+    }
+
+    static func methodWithoutAimetHistogram(_ tensor: String, session: String) -> Error {
+        StoreError.incompatible(
+            session: session, tensor: tensor,
+            "--method percentile|sqnr|tf-enhanced reads an AIMET histogram (--observer histogram --convention aimet), "
+                + "which this tensor does not keep")
     }
 
     static let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -173,7 +173,8 @@ public final class CalibrationRunner {
         let plan = try plan(batch, run)
         let changed = plan.map(\.update).filter { t in
             guard !t.isNew, let s = run.tensors[t.record.name] else { return false }
-            return s.scheme != t.scheme || s.record.role != t.record.role
+            // A new --method changes an AIMET histogram state's method (and nothing else of it).
+            return s.scheme != t.scheme || s.record.role != t.record.role || s.stats.histogram != t.stats.histogram
         }
         if !changed.isEmpty {
             for t in changed {

@@ -22,6 +22,10 @@ public struct RunOptions: Sendable {
     public var note: String?
     /// When observed batches are committed.
     public var commitPolicy: CommitPolicy
+    /// `--method` (and `--percentile`) for AIMET histogram observers: the method their default
+    /// encoding is derived with, stored with the histogram state; nil keeps the stored one (or
+    /// TF-enhanced for a new tensor).
+    public var aimetMethod: AimetHistogramMethod?
     /// A signal number when the run should stop (checked between batches and while waiting for one).
     public var stopSignal: @Sendable () -> Int32? = { nil }
 

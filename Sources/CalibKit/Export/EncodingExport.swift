@@ -43,9 +43,12 @@ public struct EncodingExport {
     /// Refuses options that cannot change an export in `format`, rather than ignoring them: a
     /// format that writes calibrated ranges (tensorrt, onnxruntime, onnxruntime-cache) is the same
     /// whatever the encoding options or the label (every label shares the session's statistics).
-    public static func refuseIgnoredOptions(format: any EncodingFormat, override: SettingsOverride, label: String) throws {
+    public static func refuseIgnoredOptions(
+        format: any EncodingFormat, override: SettingsOverride, label: String, aimetMethod: AimetHistogramMethod? = nil
+    ) throws {
         guard format.writesRanges else { return }
         var given: [String] = []
+        if aimetMethod != nil { given.append("--method") }
         if let c = override.convention { given.append("--convention \(c.rawValue)") }
         if let b = override.bitwidth { given.append("--bitwidth \(b)") }
         if let s = override.symmetric { given.append(s ? "--symmetric" : "--asymmetric") }

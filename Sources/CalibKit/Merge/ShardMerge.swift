@@ -195,7 +195,8 @@ public struct ShardMerge {
 
     static func refuseUnmergeable(_ s: Session, what: String) throws {
         if s.origin == .imported {
-            throw MergeError("\(what) is imported: it holds encodings, not the statistics a merge combines; merge calibrated sessions")
+            throw MergeError(
+                "\(what) is imported: it holds encodings, not the statistics a merge combines; merge calibrated sessions")
         }
         try refuseEMA(s.observer, what: what)
     }

@@ -18,24 +18,32 @@ public struct TensorSettings: Sendable, Hashable {
         try scheme.validate()
         try observer.validate()
         if observer.kind == .histogram {
-            // Runs fold torch's HistogramObserver so far; the AIMET and onnxruntime states are in the
-            // library and the store, their run and --method wiring is still to come (issue 11).
-            guard scheme.convention == .pytorch else {
+            // Runs fold torch's HistogramObserver and AIMET's histograms so far; the onnxruntime
+            // state is in the library and the store, its run wiring is still to come (issue 11).
+            guard scheme.convention == .pytorch || scheme.convention == .aimet else {
                 throw SchemeError(
-                    "--observer histogram is available with --convention pytorch (torch's HistogramObserver) only so far, "
-                        + "not '\(scheme.convention.rawValue)'")
+                    "--observer histogram is available with --convention pytorch (torch's HistogramObserver) or aimet "
+                        + "(AIMET's percentile, SQNR and TF-enhanced analyzers) only so far, not '\(scheme.convention.rawValue)'")
             }
             guard observer.channelAxis == nil else {
-                throw SchemeError("torch's HistogramObserver is per tensor: use --per-tensor with --observer histogram")
+                throw SchemeError("the histogram observer is per tensor so far: use --per-tensor with --observer histogram")
             }
         }
     }
 
     /// The empty histogram state a new tensor starts with under these settings, nil for the
-    /// min/max observers.
-    public var initialHistogram: HistogramState? {
-        guard observer.kind == .histogram, scheme.convention == .pytorch else { return nil }
-        return .pytorch(TorchHistogram())
+    /// min/max observers. An AIMET state's default encoding follows `aimetMethod`, TF-enhanced
+    /// (AIMET's default quant scheme) when none is given.
+    public func initialHistogram(aimetMethod: AimetHistogramMethod? = nil) -> HistogramState? {
+        guard observer.kind == .histogram else { return nil }
+        switch scheme.convention {
+        case .pytorch: return .pytorch(TorchHistogram())
+        case .aimet:
+            return .aimet(
+                main: [AimetHistogram(method: .sqnr)], tfEnhanced: [AimetHistogram(method: .tfEnhanced)],
+                method: aimetMethod ?? .tfEnhanced)
+        default: return nil
+        }
     }
 
     /// AIMET's default config: activations asymmetric, unsigned, per-tensor; params symmetric,

@@ -1,3 +1,5 @@
+import CalibSupport
+
 /// The histogram calibration methods of aimet-torch 2.42 (`PercentileEncodingAnalyzer`,
 /// `SqnrEncodingAnalyzer`, `TfEnhancedEncodingAnalyzer`). Each one fixes how its histogram grows
 /// batch by batch, so the method is chosen before the first batch is observed; only the
@@ -24,6 +26,33 @@ public enum AimetHistogramMethod: Sendable, Hashable {
         switch self {
         case .percentile, .sqnr: .infinity
         case .tfEnhanced: 3
+        }
+    }
+}
+
+extension AimetHistogramMethod {
+    /// The method as `--method` (and `--percentile`, as a decimal string, so that it reads back as
+    /// the same double) spell it: what `calib derive` records with an encoding set, and what
+    /// `calib check` reads back to re-derive the set.
+    public var json: JSONValue {
+        switch self {
+        case .percentile(let p): .object([("method", .string("percentile")), ("percentile", .string("\(p)"))])
+        case .sqnr: .object([("method", .string("sqnr"))])
+        case .tfEnhanced: .object([("method", .string("tf-enhanced"))])
+        }
+    }
+
+    /// Reads what `json` wrote; nil for anything else.
+    public init?(json: JSONValue) {
+        switch json.member("method")?.stringValue {
+        case "percentile":
+            guard let text = json.member("percentile")?.stringValue, let p = Double(text), p >= 50 && p <= 100 else {
+                return nil
+            }
+            self = .percentile(p)
+        case "sqnr": self = .sqnr
+        case "tf-enhanced": self = .tfEnhanced
+        default: return nil
         }
     }
 }
