@@ -235,6 +235,26 @@ import Darwin
         #expect(missing.stderr.contains("nope.sqlite: no such database"), "\(missing.stderr)")
     }
 
+    /// A histogram session's range columns read `minmax`, so the refusal has to look at the state:
+    /// before it, a one-shard merge copied the histograms and two shards failed with "observer minmax".
+    @Test(arguments: ["aimet", "pytorch"]) func referenceHistogramSessionsAreRefusedSayingWhy(convention: String) throws {
+        let dir = TemporaryDirectory()
+        let batches = try ReliabilityTests.makeBatches(in: dir, count: 2, tensors: 1)
+        let hist = dir.path("hist.sqlite")
+        let r = try CLI.run([
+            "run", "--db", hist, "--session", "s", "--observer", "histogram", "--convention", convention, batches,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = dir.path("merged.sqlite")
+        let m = try Self.merge(out, [hist + ":s"])
+        #expect(m.status != 0)
+        #expect(m.stderr.contains("holds \(convention) histograms"), "\(m.stderr)")
+        #expect(m.stderr.contains("re-binned in the order batches arrive"), "\(m.stderr)")
+        #expect(m.stderr.contains("--observer minmax"), "\(m.stderr)")
+        let stored = FileManager.default.fileExists(atPath: out) ? try CalibStore(path: out, readOnly: true).sessions() : []
+        #expect(stored.isEmpty)
+    }
+
     @Test func duplicatesWhoseCountsCannotBeSplitAreRefused() throws {
         let dir = TemporaryDirectory()
         // One tensor whose shape changes from batch to batch (the channel axis 1 keeps its size).
