@@ -12,9 +12,15 @@ public struct CheckedSession: Sendable {
         /// The session's batch count when a derived set was made; nil for "default".
         public var derivedAt: Int?
         public var reports: [TensorReport]
-        /// The AIMET histogram method a derived set was made with (`calib derive --method`), nil
-        /// when it follows each histogram's stored method.
-        public var aimetMethod: AimetHistogramMethod? = nil
+        /// The histogram methods a derived set was made with (`calib derive --method`, or the one
+        /// every histogram of a tool stored), per tool; a tool without one follows each
+        /// histogram's stored method.
+        public var methods: [HistogramMethod] = []
+
+        /// The method recorded for `convention`'s histograms, if any.
+        public func method(for convention: Convention?) -> HistogramMethod? {
+            methods.first { $0.convention == convention }
+        }
     }
 
     public var session: Session
@@ -69,7 +75,7 @@ extension CalibStore {
                     }
                 }
 
-                var labels: [(String, Int?, AimetHistogramMethod?)] = [("default", nil, nil)]
+                var labels: [(String, Int?, [HistogramMethod])] = [("default", nil, [])]
                 let sets = try Row.fetchCursor(
                     db, sql: "SELECT label, options, batches FROM encoding_sets WHERE session_id = ? ORDER BY label",
                     arguments: [id])
@@ -79,14 +85,16 @@ extension CalibStore {
                         let label = try v.text(0), options = try v.text(1), count = try v.int(2)
                         guard let json = try? JSONValue.parse(Data(options.utf8)) else { throw v.bad(1, "the JSON calib writes") }
                         guard count >= 0 else { throw v.bad(2, "a batch count (>= 0)") }
-                        var method: AimetHistogramMethod?
-                        if let m = json.member("aimet_method") {
-                            guard let read = AimetHistogramMethod(json: m) else {
-                                throw v.bad(1, "the JSON calib writes (aimet_method)")
+                        var methods: [HistogramMethod] = []
+                        for convention in [Convention.aimet, .onnxruntime] {
+                            let key = "\(convention.rawValue)_method"
+                            guard let m = json.member(key) else { continue }
+                            guard let read = HistogramMethod(json: m, convention: convention) else {
+                                throw v.bad(1, "the JSON calib writes (\(key))")
                             }
-                            method = read
+                            methods.append(read)
                         }
-                        labels.append((label, count, method))
+                        labels.append((label, count, methods))
                     } catch let bad as BadValue {
                         add(name, nil, "encoding set: \(bad.message)")
                     }
@@ -119,7 +127,7 @@ extension CalibStore {
                         encodings[t.id].map { TensorReport(tensor: t, stats: stats, encoding: $0) }
                     }
                     if let session, let batches {
-                        let set = CheckedSession.Label(label: label, derivedAt: derivedAt, reports: reports, aimetMethod: method)
+                        let set = CheckedSession.Label(label: label, derivedAt: derivedAt, reports: reports, methods: method)
                         findings += try visit(CheckedSession(session: session, batches: batches, labels: [set]))
                     }
                 }

@@ -60,7 +60,7 @@ extension Calib {
                         "unknown format '\(format)': one of \(EncodingFormats.export.map(\.name).joined(separator: ", "))")
                 }
                 try EncodingExport.refuseIgnoredOptions(
-                    format: exportFormat, override: encoding.override, label: label, aimetMethod: method.aimetMethod)
+                    format: exportFormat, override: encoding.override, label: label, method: method.request)
                 if exportFormat.name != "tensorrt",
                     let given = trtVersion.map({ _ in "--trt-version" }) ?? trtAlgorithm.map({ _ in "--trt-algorithm" })
                 {
@@ -69,7 +69,7 @@ extension Calib {
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
                 let reports = try Derivation.rederive(
                     try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
-                    override: encoding.override, aimetMethod: method.aimetMethod)
+                    override: encoding.override, method: method.request)
                 let export = try EncodingExport(
                     session: s, reports: reports, format: exportFormat,
                     options: ExportOptions(

@@ -24,7 +24,8 @@ public enum StoreCheck {
                 guard let stats = r.stats else { continue }
                 let stored = r.encoding
                 guard stored.scale.count == stats.min.count else { continue }  // reported by the readers
-                let derived = stats.encoding(stored.scheme, channelAxis: r.tensor.channelAxis, aimetMethod: set.aimetMethod)
+                let derived = stats.encoding(
+                    stored.scheme, channelAxis: r.tensor.channelAxis, method: set.method(for: stats.histogram?.convention))
                 guard let difference = difference(stored, derived) else { continue }
                 findings.append(
                     CheckFinding(
