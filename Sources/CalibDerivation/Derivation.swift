@@ -48,6 +48,9 @@ public enum Derivation {
             var out = r
             out.tensor.role = settings.role
             out.encoding = stats.encoding(settings.scheme, channelAxis: r.tensor.channelAxis, method: method)
+            // The report's histogram state follows the method too, so what reads it after (the
+            // calibrated range that range formats write) agrees with the encoding.
+            if let method { out.stats = stats.following(method) }
             if let problem = overflow(out.encoding, stats: stats) { throw SchemeError("tensor '\(r.tensor.name)': \(problem)") }
             return out
         }

@@ -73,3 +73,20 @@ extension TensorStats {
         return (min, max)
     }
 }
+
+extension TensorStats {
+    /// These statistics with `method` as the one their histogram state follows (a method of
+    /// another tool changes nothing).
+    public func following(_ method: HistogramMethod) -> TensorStats {
+        var out = self
+        switch (state, method) {
+        case (.histogram(let lo, let hi, .aimet(let main, let tf, _)), .aimet(let m)):
+            out.state = .histogram(min: lo, max: hi, .aimet(main: main, tfEnhanced: tf, method: m))
+        case (.histogram(let lo, let hi, .onnxruntime(let hs, _, let c)), .onnxruntime(let m)):
+            out.state = .histogram(min: lo, max: hi, .onnxruntime(histograms: hs, method: m, collect: c))
+        default:
+            break
+        }
+        return out
+    }
+}

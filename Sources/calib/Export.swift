@@ -59,8 +59,7 @@ extension Calib {
                     throw ValidationError(
                         "unknown format '\(format)': one of \(EncodingFormats.export.map(\.name).joined(separator: ", "))")
                 }
-                try EncodingExport.refuseIgnoredOptions(
-                    format: exportFormat, override: encoding.override, label: label, method: method.request)
+                try EncodingExport.refuseIgnoredOptions(format: exportFormat, override: encoding.override, label: label)
                 if exportFormat.name != "tensorrt",
                     let given = trtVersion.map({ _ in "--trt-version" }) ?? trtAlgorithm.map({ _ in "--trt-algorithm" })
                 {
@@ -70,6 +69,10 @@ extension Calib {
                 let reports = try Derivation.rederive(
                     try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
                     override: encoding.override, method: method.request)
+                // --method changes onnxruntime histograms' ranges only: known once the reports are read.
+                try EncodingExport.refuseIgnoredOptions(
+                    format: exportFormat, override: SettingsOverride(), label: "default", method: method.request, reports: reports
+                )
                 let export = try EncodingExport(
                     session: s, reports: reports, format: exportFormat,
                     options: ExportOptions(

@@ -40,9 +40,14 @@ import Testing
         return try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
     }
 
-    /// The case's scale, zero point and calibrated range, as float32 bit patterns.
-    static func expectGolden(_ golden: OnnxRuntimeGoldenCase, db: String, dir: TemporaryDirectory, _ extra: [String] = []) throws
-    {
+    /// The case's scale, zero point and calibrated range, as float32 bit patterns: `method` and
+    /// `scheme` flags re-derive (`--format onnxruntime-cache` takes the method only: it writes ranges),
+    /// `label` picks a derived set (json only: range formats have no labels).
+    static func expectGolden(
+        _ golden: OnnxRuntimeGoldenCase, db: String, dir: TemporaryDirectory, method: [String] = [], scheme: [String] = [],
+        label: [String] = []
+    ) throws {
+        let extra = method + scheme + label
         let encodings = try export(db: db, dir: dir, format: "json", extra)["encodings"] as! [String: [String: Any]]
         #expect(Set(encodings.keys) == Set(golden.tensors.keys))
         for (name, e) in encodings {
@@ -53,8 +58,8 @@ import Testing
             #expect(e["convention"] as? String == "onnxruntime")
             #expect(e["batches"] as? Int == 4)
         }
-        guard extra.isEmpty else { return }  // the range formats take no --method (refused)
-        let table = try export(db: db, dir: dir, format: "onnxruntime-cache")["data"] as! [String: [String: Any]]
+        guard label.isEmpty else { return }
+        let table = try export(db: db, dir: dir, format: "onnxruntime-cache", method)["data"] as! [String: [String: Any]]
         for name in golden.tensors.keys {
             let entry = try #require(table[name], "\(name) in \(table.keys)")
             let range = [entry["lowest"], entry["highest"]].flatMap { GoldenCase.floats(($0 as! [String: Any])["data"]!) }
@@ -88,14 +93,14 @@ extension OnnxRuntimeHistogramCLITests {
         let shared = OnnxRuntimeGoldenCase.all.filter { $0.bins == 2048 && !$0.perBatch && !$0.reduceRange }
         #expect(shared.count == 6, "\(shared.map(\.name))")
         for golden in shared {
-            try Self.expectGolden(golden, db: db, dir: dir, Self.methodFlags(golden) + Self.schemeFlags(golden))
+            try Self.expectGolden(golden, db: db, dir: dir, method: Self.methodFlags(golden), scheme: Self.schemeFlags(golden))
         }
         try Self.expectGolden(first, db: db, dir: dir)
         let entropy = try #require(shared.first { $0.method == "entropy" })
         let derive = try CLI.run(
             ["derive", "--db", db, "s", "--label", "entropy"] + Self.methodFlags(entropy) + Self.schemeFlags(entropy))
         #expect(derive.status == 0, "\(derive.stderr)")
-        try Self.expectGolden(entropy, db: db, dir: dir, ["--label", "entropy"])
+        try Self.expectGolden(entropy, db: db, dir: dir, label: ["--label", "entropy"])
         let check = try CLI.run(["check", "--db", db])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         // A method the stored bins cannot give, and another tool's method, are refused naming the tensor.

@@ -45,12 +45,16 @@ public struct EncodingExport {
     /// Refuses options that cannot change an export in `format`, rather than ignoring them: a
     /// format that writes calibrated ranges (tensorrt, onnxruntime, onnxruntime-cache) is the same
     /// whatever the encoding options or the label (every label shares the session's statistics).
+    /// `--method` changes the range of onnxruntime histograms only (AIMET's analyzers give
+    /// encodings, not ranges): it is refused unless `reports` hold one.
     public static func refuseIgnoredOptions(
-        format: any EncodingFormat, override: SettingsOverride, label: String, method: MethodRequest? = nil
+        format: any EncodingFormat, override: SettingsOverride, label: String, method: MethodRequest? = nil,
+        reports: [TensorReport] = []
     ) throws {
         guard format.writesRanges else { return }
         var given: [String] = []
-        if method != nil { given.append("--method") }
+        let rangesFollowMethod = reports.contains { $0.stats?.histogram?.convention == .onnxruntime }
+        if method != nil && !rangesFollowMethod { given.append("--method") }
         if let c = override.convention { given.append("--convention \(c.rawValue)") }
         if let b = override.bitwidth { given.append("--bitwidth \(b)") }
         if let s = override.symmetric { given.append(s ? "--symmetric" : "--asymmetric") }
