@@ -90,3 +90,14 @@ extension TensorStats {
         return out
     }
 }
+
+extension TensorStats {
+    /// The encoding of one tensor of a `--method best` set under `scheme`.
+    public func encoding(_ scheme: QuantScheme, channelAxis: Int?, choice: TensorMethodChoice) -> Encoding {
+        switch choice {
+        case .minmax: Encoding(observedMin: min, observedMax: max, scheme: scheme, channelAxis: channelAxis)
+        case .toolDefault: encoding(scheme, channelAxis: channelAxis)
+        case .method(let m): encoding(scheme, channelAxis: channelAxis, method: m)
+        }
+    }
+}

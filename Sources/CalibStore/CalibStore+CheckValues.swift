@@ -16,6 +16,8 @@ public struct CheckedSession: Sendable {
         /// every histogram of a tool stored), per tool; a tool without one follows each
         /// histogram's stored method.
         public var methods: [HistogramMethod] = []
+        /// Per tensor, what a `calib derive --method best` set chose; such a tensor ignores `methods`.
+        public var choices: [String: TensorMethodChoice] = [:]
 
         /// The method recorded for `convention`'s histograms, if any.
         public func method(for convention: Convention?) -> HistogramMethod? {
@@ -75,7 +77,7 @@ extension CalibStore {
                     }
                 }
 
-                var labels: [(String, Int?, [HistogramMethod])] = [("default", nil, [])]
+                var labels: [(String, Int?, [HistogramMethod], [String: TensorMethodChoice])] = [("default", nil, [], [:])]
                 let sets = try Row.fetchCursor(
                     db, sql: "SELECT label, options, batches FROM encoding_sets WHERE session_id = ? ORDER BY label",
                     arguments: [id])
@@ -94,7 +96,17 @@ extension CalibStore {
                             }
                             methods.append(read)
                         }
-                        labels.append((label, count, methods))
+                        var choices: [String: TensorMethodChoice] = [:]
+                        if let best = json.member("best_methods") {
+                            guard case .object(let members) = best else { throw v.bad(1, "the JSON calib writes (best_methods)") }
+                            for (tensor, value) in members {
+                                guard let c = TensorMethodChoice(json: value) else {
+                                    throw v.bad(1, "the JSON calib writes (best_methods of '\(tensor)')")
+                                }
+                                choices[tensor] = c
+                            }
+                        }
+                        labels.append((label, count, methods, choices))
                     } catch let bad as BadValue {
                         add(name, nil, "encoding set: \(bad.message)")
                     }
@@ -111,7 +123,7 @@ extension CalibStore {
                 }
 
                 // One label at a time: a large session's encodings are held once, not once per label.
-                for (label, derivedAt, method) in labels {
+                for (label, derivedAt, method, choices) in labels {
                     var encodings: [Int64: Encoding] = [:]
                     let rows = try Row.fetchCursor(
                         db, sql: "\(Self.encodingRowsSQL) WHERE t.session_id = ? AND e.label = ?", arguments: [id, label])
@@ -127,7 +139,8 @@ extension CalibStore {
                         encodings[t.id].map { TensorReport(tensor: t, stats: stats, encoding: $0) }
                     }
                     if let session, let batches {
-                        let set = CheckedSession.Label(label: label, derivedAt: derivedAt, reports: reports, methods: method)
+                        let set = CheckedSession.Label(
+                            label: label, derivedAt: derivedAt, reports: reports, methods: method, choices: choices)
                         findings += try visit(CheckedSession(session: session, batches: batches, labels: [set]))
                     }
                 }

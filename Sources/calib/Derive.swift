@@ -81,11 +81,33 @@ extension Calib {
                 }
                 guard let label else { return }
                 let rules = try config.map(CalibrationConfig.load) ?? CalibrationConfig()
-                let reports = try Derivation.rederive(
-                    try store.reports(session: s), override: encoding.override, config: rules, method: method.request)
+                let best = method.request?.name == .best
+                var reports = try Derivation.rederive(
+                    try store.reports(session: s), override: encoding.override, config: rules,
+                    method: best ? nil : method.request)
                 var members: [(String, JSONValue)] = [
                     ("override", encoding.override.json), ("config", config.map(JSONValue.string) ?? .null),
                 ]
+                if best {
+                    // Each histogram tensor gets the method `calib methods` ranks first, recorded per
+                    // tensor so that `check` re-derives the same choice.
+                    let comparison = try MethodComparison(session: s.name, reports: reports)
+                    var rows: [ExactName: MethodComparison.Row] = [:]
+                    for row in comparison.rows { rows[ExactName(row.tensor.tensor.name)] = row }
+                    var chosen: [(String, JSONValue)] = []
+                    for i in reports.indices {
+                        guard let row = rows[ExactName(reports[i].tensor.name)], let b = row.best else { continue }
+                        reports[i].encoding = row.candidates[b].encoding
+                        chosen.append((reports[i].tensor.name, row.candidates[b].choice.json))
+                    }
+                    members.append(("best_methods", .object(chosen)))
+                    try store.saveEncodingSet(
+                        label: label, options: JSONValue.object(members).rendered(indent: 0), reports: reports, session: s)
+                    out.write(
+                        "session '\(s.name)': stored \(Describe.count(reports.count, "encoding")) as '\(label)' "
+                            + "(\(Describe.count(chosen.count, "tensor")) with its best method)\n")
+                    return
+                }
                 // The histogram methods the set was derived with, per tool, so that `check` re-derives
                 // it the same way even after a later run changes the method stored with the
                 // histograms: the one given, or the one every histogram of that tool stores (several

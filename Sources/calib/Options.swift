@@ -65,7 +65,8 @@ struct MethodOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Histogram method (--observer histogram): with --convention aimet percentile (with --percentile), sqnr or "
-                + "tf-enhanced (default); with --convention onnxruntime entropy (default), percentile or distribution.",
+                + "tf-enhanced (default); with --convention onnxruntime entropy (default), percentile or distribution; best (derive only): "
+                + "each tensor's best-ranked method (see `calib methods`).",
             valueName: "method"))
     var method: MethodRequest.Name?
 

@@ -47,6 +47,22 @@ import Testing
         for name in ["minmax", "percentile 99.9", "percentile 99.99", "sqnr", "tf-enhanced", "best", "default"] {
             #expect(table.stdout.contains(name), "\(name) in \(table.stdout)")
         }
+        // derive --method best stores each tensor's winner as a set that exports and checks.
+        let derive = try CLI.run(["derive", "--db", db, "ort", "--label", "best", "--method", "best"])
+        #expect(
+            derive.status == 0 && derive.stdout.contains("(15 tensors with its best method)"), "\(derive.stdout)\(derive.stderr)")
+        let bestExport = try CLI.run(["export", "--db", db, "ort", "--format", "json", "--label", "best"])
+        let bestEncodings = try #require((bestExport.json as? [String: Any])?["encodings"] as? [String: [String: Any]])
+        for t in tensors {
+            let winner = (t["methods"] as! [[String: Any]]).first { $0["method"] as? String == t["best"] as? String }!
+            let e = bestEncodings[t["tensor"] as! String]!
+            #expect((winner["scale"] as! Double) == (e["scale"] as! Double), "\(t["tensor"]!)")
+            #expect((winner["offset"] as! Int) == (e["offset"] as! Int), "\(t["tensor"]!)")
+        }
+        let check = try CLI.run(["check", "--db", db])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let showBest = try CLI.run(["show", "--db", db, "ort", "--method", "best"])
+        #expect(showBest.status != 0 && showBest.stderr.contains("calib derive --label NAME"), "\(showBest.stderr)")
         let plain = try CLI.run(["run", "--db", db, "--session", "mm", CLITests.sample])
         #expect(plain.status == 0)
         let none = try CLI.run(["methods", "--db", db, "mm"])

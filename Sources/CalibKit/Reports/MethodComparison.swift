@@ -14,6 +14,12 @@ public struct MethodComparison: Sendable {
         public var quality: EncodingQuality
         /// The method the tensor's default encoding follows.
         public var isDefault: Bool
+
+        /// How a `--method best` set records it.
+        public var choice: TensorMethodChoice {
+            if let method { return .method(method) }
+            return name == "minmax" ? .minmax : .toolDefault
+        }
     }
 
     public struct Row: Sendable {

@@ -156,6 +156,8 @@ public struct MethodRequest: Sendable, Hashable {
         case percentile, sqnr
         case tfEnhanced = "tf-enhanced"
         case entropy, distribution
+        /// Per tensor, the method `calib methods` ranks first (`calib derive` only).
+        case best
     }
 
     public var name: Name
@@ -176,6 +178,9 @@ public struct MethodRequest: Sendable, Hashable {
 
     /// The method under `convention`'s tool, or why there is none.
     public func method(for convention: Convention) throws(SchemeError) -> HistogramMethod {
+        if name == .best {
+            throw SchemeError("--method best picks a method per tensor: it goes with `calib derive --label NAME` only")
+        }
         switch convention {
         case .aimet:
             if quantizedBins != nil || calibSymmetric != nil {
@@ -192,7 +197,7 @@ public struct MethodRequest: Sendable, Hashable {
             case .sqnr, .tfEnhanced:
                 if percentile != nil { throw SchemeError("--percentile applies to --method percentile only") }
                 return .aimet(name == .sqnr ? .sqnr : .tfEnhanced)
-            case .entropy, .distribution:
+            case .entropy, .distribution, .best:
                 throw SchemeError(
                     "--method \(name.rawValue) is onnxruntime's; AIMET's histograms give percentile, sqnr or tf-enhanced")
             }
@@ -215,7 +220,7 @@ public struct MethodRequest: Sendable, Hashable {
                 guard p >= 0 && p <= 100 else { throw SchemeError("onnxruntime's --percentile must be in [0, 100], got \(p)") }
                 return .onnxruntime(.percentile(p, symmetric: calibSymmetric ?? true))
             case .distribution: return .onnxruntime(.distribution)
-            case .sqnr, .tfEnhanced:
+            case .sqnr, .tfEnhanced, .best:
                 throw SchemeError(
                     "--method \(name.rawValue) is AIMET's; onnxruntime's histograms give entropy, percentile or distribution")
             }
@@ -223,6 +228,34 @@ public struct MethodRequest: Sendable, Hashable {
             throw SchemeError(
                 "--method chooses among the methods of AIMET's or onnxruntime's histograms (--observer histogram "
                     + "--convention aimet|onnxruntime); '\(convention.rawValue)' has none")
+        }
+    }
+}
+
+/// What one tensor of a `calib derive --method best` set was derived with: plain min/max, the
+/// tool's only method (torch's L2 search, its default), or a method of its histogram's tool.
+public enum TensorMethodChoice: Sendable, Hashable {
+    case minmax
+    case toolDefault
+    case method(HistogramMethod)
+
+    public var json: JSONValue {
+        switch self {
+        case .minmax: .object([("method", .string("minmax"))])
+        case .toolDefault: .object([("method", .string("default"))])
+        case .method(let m): .object([("convention", .string(m.convention.rawValue)), ("options", m.json)])
+        }
+    }
+
+    public init?(json: JSONValue) {
+        switch json.member("method")?.stringValue {
+        case "minmax": self = .minmax
+        case "default": self = .toolDefault
+        default:
+            guard let c = json.member("convention")?.stringValue.flatMap(Convention.init(rawValue:)),
+                let options = json.member("options"), let m = HistogramMethod(json: options, convention: c)
+            else { return nil }
+            self = .method(m)
         }
     }
 }
