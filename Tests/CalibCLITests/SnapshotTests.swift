@@ -58,7 +58,7 @@ import Testing
         Snapshot.check(text.replacingOccurrences(of: dir.url.path, with: "TMP"), named: "errors")
     }
 
-    @Test(arguments: ["", "run", "sessions", "show", "export", "derive", "import", "diff", "check", "merge", "methods"])
+    @Test(arguments: ["", "run", "sessions", "show", "export", "derive", "import", "diff", "check", "merge", "methods", "report"])
     func help(_ command: String) throws {
         let r = try CLI.run((command.isEmpty ? [] : [command]) + ["--help"], environment: Self.environment)
         #expect(r.status == 0)
