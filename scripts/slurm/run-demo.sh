@@ -13,7 +13,8 @@
 #   DEMO_FORMATS        export formats to compare; "default" means no --format
 #                       (default: "default json aimet aimet-0.6.1 aimet-2.0.0 csv onnxruntime-cache tensorrt")
 #   DEMO_TIMEOUT        seconds to wait for the jobs (default 600)
-#   DEMO_RECORD_DIR     if set, the transcript, job outputs and diff are copied there (no .sqlite)
+#   DEMO_RECORD_DIR     if set, the transcript, job outputs and diff are copied there (no .sqlite);
+#                       relative to the current directory
 #   CALIB               calib binary; default REPO/.build/$CALIB_CONFIGURATION/calib, built if missing
 #   CALIB_CONFIGURATION release (default) or debug
 set -euo pipefail
@@ -32,6 +33,11 @@ inputs=$repo/samples/minilm
 
 mkdir -p "$demo"
 demo=$(cd "$demo" && pwd)
+record=""
+if [[ -n ${DEMO_RECORD_DIR:-} ]]; then
+    mkdir -p "$DEMO_RECORD_DIR"
+    record=$(cd "$DEMO_RECORD_DIR" && pwd)
+fi
 transcript=$demo/transcript.txt
 : >"$transcript"
 # Everything (stdout and stderr) goes to the terminal's stderr and to the transcript.
@@ -201,11 +207,11 @@ else
     echo "FAIL: $failures check(s) failed"
 fi
 
-if [[ -n ${DEMO_RECORD_DIR:-} ]]; then
-    mkdir -p "$DEMO_RECORD_DIR"
-    cp "$demo"/calib-*.out "$demo/diff.txt" "$DEMO_RECORD_DIR"/ 2>/dev/null || true
-    echo "recorded in $DEMO_RECORD_DIR (transcript.txt, job outputs, diff.txt)"
+if [[ -n $record ]]; then
+    rm -f "$record"/calib-*.out "$record/diff.txt" "$record/transcript.txt"
+    cp "$demo"/calib-*.out "$demo/diff.txt" "$record"/ 2>/dev/null || true
+    echo "recorded in $record (transcript.txt, job outputs, diff.txt)"
     sleep 0.2
-    cp "$transcript" "$DEMO_RECORD_DIR/transcript.txt"
+    cp "$transcript" "$record/transcript.txt"
 fi
 (( failures == 0 ))
