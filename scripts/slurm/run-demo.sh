@@ -123,6 +123,8 @@ for job in $(seq -f "${array_job}_%g" 0 $((shards - 1))) "$merge_job"; do
     [[ $state == COMPLETED ]] || fail "job $job: ${state:-UNKNOWN}"
 done
 
+jobs_failed=$failures
+
 say "job outputs"
 for f in "$demo"/calib-shard-*.out "$demo"/calib-merge-*.out; do
     [[ -f $f ]] || continue
@@ -141,7 +143,7 @@ for task in $(seq 0 $((shards - 1))); do
     total=$((total + n))
 done
 printf 'shards together: %d batches\n' "$total"
-if command -v sqlite3 >/dev/null; then
+if command -v sqlite3 >/dev/null && (( jobs_failed == 0 )); then
     echo "batches per shard (sqlite3, table batches):"
     for task in $(seq 0 $((shards - 1))); do
         printf 'shard-%s.sqlite: %s\n' "$task" \
@@ -152,7 +154,8 @@ if command -v sqlite3 >/dev/null; then
         "SELECT seq, replace(source, '$inputs/', ''), replace(origin, '$demo/', '') FROM batches ORDER BY seq"
 fi
 
-[[ -f $demo/merged.sqlite ]] || die "no merged.sqlite: $failures failure(s) above"
+(( jobs_failed == 0 )) || die "the Slurm jobs did not all complete ($jobs_failed problem(s) above); no checks run"
+[[ -s $demo/merged.sqlite ]] || die "no merged.sqlite: $failures failure(s) above"
 
 # --- one single run over all batches ---------------------------------------------------------
 say "one single run over all batches"
