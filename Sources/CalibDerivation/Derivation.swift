@@ -14,11 +14,12 @@ public enum Derivation {
 
     /// `reports` with each encoding re-derived: the tensor's stored scheme, then the `config` rules
     /// (encoding settings only), then `override`. Statistics settings in either are refused, since
-    /// the statistics already exist. `aimetMethod` derives every tensor with that AIMET histogram
-    /// method instead of the one stored with its histogram (each tensor must hold an AIMET histogram).
+    /// the statistics already exist. `method` derives every tensor with that histogram method instead
+    /// of the one stored with its histogram (each tensor must hold a histogram of the method's tool,
+    /// with enough bins for it).
     public static func rederive(
         _ reports: [TensorReport], override: SettingsOverride, config: CalibrationConfig = CalibrationConfig(),
-        aimetMethod: AimetHistogramMethod? = nil
+        method request: MethodRequest? = nil
     ) throws -> [TensorReport] {
         if override.touchesStatistics || config.rules.contains(where: \.settings.touchesStatistics) {
             throw SchemeError(
@@ -28,7 +29,7 @@ public enum Derivation {
         return try reports.map { r in
             var settings = config.applied(to: r.settings, name: r.tensor.name)
             settings = override.applied(to: settings)
-            guard settings.scheme != r.encoding.scheme || settings.role != r.tensor.role || aimetMethod != nil else {
+            guard settings.scheme != r.encoding.scheme || settings.role != r.tensor.role || request != nil else {
                 return r
             }
             guard let stats = r.stats else {
@@ -43,18 +44,44 @@ public enum Derivation {
                         + "\(h.convention.rawValue)'s rules, so --convention \(settings.scheme.convention.rawValue) cannot be derived from it"
                 )
             }
-            if aimetMethod != nil, stats.histogram?.convention != .aimet {
-                throw SchemeError(
-                    "tensor '\(r.tensor.name)' holds no AIMET histogram (observed with --observer "
-                        + "\(stats.histogram.map { "histogram --convention \($0.convention.rawValue)" } ?? stats.observer.kind.rawValue)); "
-                        + "--method percentile|sqnr|tf-enhanced derives from one")
-            }
+            let method = try request.map { try Self.method($0, for: stats, tensor: r.tensor.name) }
             var out = r
             out.tensor.role = settings.role
-            out.encoding = stats.encoding(settings.scheme, channelAxis: r.tensor.channelAxis, aimetMethod: aimetMethod)
+            out.encoding = stats.encoding(settings.scheme, channelAxis: r.tensor.channelAxis, method: method)
+            // The report's histogram state follows the method too, so what reads it after (the
+            // calibrated range that range formats write) agrees with the encoding.
+            if let method { out.stats = stats.following(method) }
             if let problem = overflow(out.encoding, stats: stats) { throw SchemeError("tensor '\(r.tensor.name)': \(problem)") }
             return out
         }
+    }
+}
+
+extension Derivation {
+    /// `request` resolved against the tool of the tensor's stored histogram, or why it cannot be:
+    /// no histogram, or (onnxruntime) a method its `num_bins` does not allow.
+    public static func method(_ request: MethodRequest, for stats: TensorStats, tensor: String) throws -> HistogramMethod {
+        guard let h = stats.histogram, h.convention != .pytorch else {
+            let observed =
+                stats.histogram.map { "histogram --convention \($0.convention.rawValue)" } ?? stats.observer.kind.rawValue
+            throw SchemeError(
+                "tensor '\(tensor)' holds no AIMET or onnxruntime histogram (observed with --observer \(observed)); "
+                    + "--method derives from one")
+        }
+        let method: HistogramMethod
+        do {
+            method = try request.method(for: h.convention)
+        } catch {
+            throw SchemeError("tensor '\(tensor)': \(error)")
+        }
+        if case .onnxruntime(let m) = method, case .onnxruntime(let hs, _, _) = h, let bins = hs.first?.bins {
+            do {
+                try m.validate(bins: bins)
+            } catch {
+                throw SchemeError("tensor '\(tensor)': \(error) (its histograms were collected with --bins \(bins))")
+            }
+        }
+        return method
     }
 }
 

@@ -22,24 +22,82 @@ extension Encoding {
 extension TensorStats {
     /// The encoding these statistics give under `scheme`.
     /// A torch histogram under convention pytorch gives HistogramObserver's L2-searched range; an
-    /// AIMET histogram under convention aimet gives the encoding of `aimetMethod`, or of the method
-    /// stored with it when nil; any other state or convention gives the min/max encoding
-    /// (`Derivation.rederive` refuses a histogram under another tool's convention, and a method
-    /// without an AIMET histogram, before it gets here). An empty histogram (no finite value yet)
-    /// gives the min/max encoding too.
-    public func encoding(_ scheme: QuantScheme, channelAxis: Int?, aimetMethod: AimetHistogramMethod? = nil) -> Encoding {
+    /// AIMET or onnxruntime histogram under its own convention gives the encoding of `method`, or
+    /// of the method stored with it when nil; any other state or convention gives the min/max
+    /// encoding (`Derivation.rederive` refuses a histogram under another tool's convention, and a
+    /// method for another tool's histogram, before it gets here). An empty histogram (no finite
+    /// value yet) gives the min/max encoding too.
+    public func encoding(_ scheme: QuantScheme, channelAxis: Int?, method: HistogramMethod? = nil) -> Encoding {
         switch histogram {
         case .pytorch(let h)? where scheme.convention == .pytorch && !h.isEmpty:
             return Encoding(torchHistogram: h, scheme: scheme)
         case .aimet(let main, let tf, let stored)? where scheme.convention == .aimet:
-            let method = aimetMethod ?? stored
+            let method = method?.aimet ?? stored
             let hs = method == .tfEnhanced ? tf : main
             if !hs.contains(where: \.isEmpty) {
                 return Encoding(aimetHistograms: hs, method: method, scheme: scheme, channelAxis: channelAxis)
+            }
+        case .onnxruntime(let hs, let stored, _)? where scheme.convention == .onnxruntime:
+            let method = method?.onnxruntime ?? stored
+            if let h = hs.first(where: { $0.kind == method.histogramKind }), h.hasData,
+                let range = try? method.range(counts: h.counts, edges: h.edges, min: h.min, max: h.max)
+            {
+                return Encoding(observedMin: [range.min], observedMax: [range.max], scheme: scheme, channelAxis: nil)
             }
         default:
             break
         }
         return Encoding(observedMin: min, observedMax: max, scheme: scheme, channelAxis: channelAxis)
+    }
+}
+
+extension TensorStats {
+    /// The range a format that carries ranges, not encodings (onnxruntime's table, TensorRT's
+    /// cache), writes: the observed min/max, or the range a histogram's method picks, which is
+    /// what that tool's own calibrator writes (onnxruntime's method; torch's L2 search). AIMET's
+    /// analyzers give encodings, not ranges: their tensors carry the observed range.
+    public func calibratedRange() -> (min: [Float], max: [Float]) {
+        switch histogram {
+        case .pytorch(let h)? where !h.isEmpty:
+            let r = TorchHistogramSearch.range(h)
+            return ([r.0], [r.1])
+        case .onnxruntime(let hs, let method, _)?:
+            if let h = hs.first(where: { $0.kind == method.histogramKind }), h.hasData,
+                let r = try? method.range(counts: h.counts, edges: h.edges, min: h.min, max: h.max)
+            {
+                return ([r.min], [r.max])
+            }
+        default:
+            break
+        }
+        return (min, max)
+    }
+}
+
+extension TensorStats {
+    /// These statistics with `method` as the one their histogram state follows (a method of
+    /// another tool changes nothing).
+    public func following(_ method: HistogramMethod) -> TensorStats {
+        var out = self
+        switch (state, method) {
+        case (.histogram(let lo, let hi, .aimet(let main, let tf, _)), .aimet(let m)):
+            out.state = .histogram(min: lo, max: hi, .aimet(main: main, tfEnhanced: tf, method: m))
+        case (.histogram(let lo, let hi, .onnxruntime(let hs, _, let c)), .onnxruntime(let m)):
+            out.state = .histogram(min: lo, max: hi, .onnxruntime(histograms: hs, method: m, collect: c))
+        default:
+            break
+        }
+        return out
+    }
+}
+
+extension TensorStats {
+    /// The encoding of one tensor of a `--method best` set under `scheme`.
+    public func encoding(_ scheme: QuantScheme, channelAxis: Int?, choice: TensorMethodChoice) -> Encoding {
+        switch choice {
+        case .minmax: Encoding(observedMin: min, observedMax: max, scheme: scheme, channelAxis: channelAxis)
+        case .toolDefault: encoding(scheme, channelAxis: channelAxis)
+        case .method(let m): encoding(scheme, channelAxis: channelAxis, method: m)
+        }
     }
 }

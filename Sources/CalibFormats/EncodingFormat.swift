@@ -6,14 +6,26 @@ import Foundation
 public struct ExportContent: Sendable {
     public var session: Session
     public var reports: [TensorReport]
+    /// Per report, the calibrated range that range formats write (`TensorStats.calibratedRange`);
+    /// nil uses the observed range.
+    public var ranges: [(min: [Float], max: [Float])?]
 
-    public init(session: Session, reports: [TensorReport]) {
+    public init(session: Session, reports: [TensorReport], ranges: [(min: [Float], max: [Float])?]? = nil) {
         self.session = session
         self.reports = reports
+        self.ranges = ranges ?? Array(repeating: nil, count: reports.count)
     }
 
     /// The named encodings deployment formats carry.
-    public var table: EncodingTable { EncodingTable(reports) }
+    public var table: EncodingTable {
+        var table = EncodingTable(reports)
+        for (i, r) in ranges.enumerated() {
+            guard let r else { continue }
+            table.entries[i].observedMin = r.min
+            table.entries[i].observedMax = r.max
+        }
+        return table
+    }
 }
 
 /// Per-format export settings that come from the command line.

@@ -12,9 +12,17 @@ public struct CheckedSession: Sendable {
         /// The session's batch count when a derived set was made; nil for "default".
         public var derivedAt: Int?
         public var reports: [TensorReport]
-        /// The AIMET histogram method a derived set was made with (`calib derive --method`), nil
-        /// when it follows each histogram's stored method.
-        public var aimetMethod: AimetHistogramMethod? = nil
+        /// The histogram methods a derived set was made with (`calib derive --method`, or the one
+        /// every histogram of a tool stored), per tool; a tool without one follows each
+        /// histogram's stored method.
+        public var methods: [HistogramMethod] = []
+        /// Per tensor, what a `calib derive --method best` set chose; such a tensor ignores `methods`.
+        public var choices: [String: TensorMethodChoice] = [:]
+
+        /// The method recorded for `convention`'s histograms, if any.
+        public func method(for convention: Convention?) -> HistogramMethod? {
+            methods.first { $0.convention == convention }
+        }
     }
 
     public var session: Session
@@ -69,7 +77,7 @@ extension CalibStore {
                     }
                 }
 
-                var labels: [(String, Int?, AimetHistogramMethod?)] = [("default", nil, nil)]
+                var labels: [(String, Int?, [HistogramMethod], [String: TensorMethodChoice])] = [("default", nil, [], [:])]
                 let sets = try Row.fetchCursor(
                     db, sql: "SELECT label, options, batches FROM encoding_sets WHERE session_id = ? ORDER BY label",
                     arguments: [id])
@@ -79,14 +87,26 @@ extension CalibStore {
                         let label = try v.text(0), options = try v.text(1), count = try v.int(2)
                         guard let json = try? JSONValue.parse(Data(options.utf8)) else { throw v.bad(1, "the JSON calib writes") }
                         guard count >= 0 else { throw v.bad(2, "a batch count (>= 0)") }
-                        var method: AimetHistogramMethod?
-                        if let m = json.member("aimet_method") {
-                            guard let read = AimetHistogramMethod(json: m) else {
-                                throw v.bad(1, "the JSON calib writes (aimet_method)")
+                        var methods: [HistogramMethod] = []
+                        for convention in [Convention.aimet, .onnxruntime] {
+                            let key = "\(convention.rawValue)_method"
+                            guard let m = json.member(key) else { continue }
+                            guard let read = HistogramMethod(json: m, convention: convention) else {
+                                throw v.bad(1, "the JSON calib writes (\(key))")
                             }
-                            method = read
+                            methods.append(read)
                         }
-                        labels.append((label, count, method))
+                        var choices: [String: TensorMethodChoice] = [:]
+                        if let best = json.member("best_methods") {
+                            guard case .object(let members) = best else { throw v.bad(1, "the JSON calib writes (best_methods)") }
+                            for (tensor, value) in members {
+                                guard let c = TensorMethodChoice(json: value) else {
+                                    throw v.bad(1, "the JSON calib writes (best_methods of '\(tensor)')")
+                                }
+                                choices[tensor] = c
+                            }
+                        }
+                        labels.append((label, count, methods, choices))
                     } catch let bad as BadValue {
                         add(name, nil, "encoding set: \(bad.message)")
                     }
@@ -103,7 +123,7 @@ extension CalibStore {
                 }
 
                 // One label at a time: a large session's encodings are held once, not once per label.
-                for (label, derivedAt, method) in labels {
+                for (label, derivedAt, method, choices) in labels {
                     var encodings: [Int64: Encoding] = [:]
                     let rows = try Row.fetchCursor(
                         db, sql: "\(Self.encodingRowsSQL) WHERE t.session_id = ? AND e.label = ?", arguments: [id, label])
@@ -119,7 +139,8 @@ extension CalibStore {
                         encodings[t.id].map { TensorReport(tensor: t, stats: stats, encoding: $0) }
                     }
                     if let session, let batches {
-                        let set = CheckedSession.Label(label: label, derivedAt: derivedAt, reports: reports, aimetMethod: method)
+                        let set = CheckedSession.Label(
+                            label: label, derivedAt: derivedAt, reports: reports, methods: method, choices: choices)
                         findings += try visit(CheckedSession(session: session, batches: batches, labels: [set]))
                     }
                 }

@@ -139,4 +139,13 @@ public final class CalibStore: Sendable {
 
     /// The number of migrations this calib knows: the schema version it writes.
     public static var schemaVersion: Int { Schema.migrationNames.count }
+
+    /// A schema as the README and migrations/ number it: the number of the newest of `migrations`
+    /// (`0008_batch_origin` is schema 8; 0004 was never released, so this is not their count).
+    public static func schemaNumber(_ migrations: [String]) -> Int {
+        migrations.last.flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
+    }
+
+    /// The schema this calib writes, numbered as `schemaNumber` numbers it.
+    public static var latestSchema: Int { schemaNumber(Schema.migrationNames) }
 }

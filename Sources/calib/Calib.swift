@@ -16,7 +16,7 @@ struct Calib: ParsableCommand {
         version: CalibVersion.current,
         subcommands: [
             Run.self, Sessions.self, Show.self, Export.self, Derive.self, Import.self, Diff.self, Check.self, Remove.self,
-            Rename.self, Merge.self,
+            Rename.self, Merge.self, Methods.self,
         ]
     )
 }

@@ -26,10 +26,11 @@ extension Calib {
                 for f in findings { out.write(out.warn("problem: \(f)") + "\n") }
                 failed = !findings.isEmpty
                 guard !failed else { return }
-                let schema = try store.appliedMigrations().count
-                guard schema == CalibStore.schemaVersion else {
+                let applied = try store.appliedMigrations()
+                let schema = CalibStore.schemaNumber(applied)
+                guard applied.count == CalibStore.schemaVersion else {
                     out.write(
-                        "\(database.path): ok (schema \(schema) of \(CalibStore.schemaVersion); the next `calib run` upgrades it)\n"
+                        "\(database.path): ok (schema \(schema) of \(CalibStore.latestSchema); the next `calib run` upgrades it)\n"
                     )
                     return
                 }

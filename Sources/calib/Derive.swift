@@ -81,28 +81,64 @@ extension Calib {
                 }
                 guard let label else { return }
                 let rules = try config.map(CalibrationConfig.load) ?? CalibrationConfig()
-                let reports = try Derivation.rederive(
-                    try store.reports(session: s), override: encoding.override, config: rules, aimetMethod: method.aimetMethod)
+                let best = method.request?.name == .best
+                var reports = try Derivation.rederive(
+                    try store.reports(session: s), override: encoding.override, config: rules,
+                    method: best ? nil : method.request)
                 var members: [(String, JSONValue)] = [
                     ("override", encoding.override.json), ("config", config.map(JSONValue.string) ?? .null),
                 ]
-                // The AIMET method the set was derived with, so that `check` re-derives it the same way
-                // even after a later run changes the method stored with the histograms: the one given,
-                // or the one every AIMET histogram of the session stores (several differing stored
-                // methods are not recorded; such a set reads as stale to `check` once they change).
-                let stored = Set(
-                    reports.compactMap { r -> AimetHistogramMethod? in
-                        if case .aimet(_, _, let m)? = r.stats?.histogram { return m }
-                        return nil
-                    })
-                if let m = method.aimetMethod ?? (stored.count == 1 ? stored.first : nil) {
-                    members.append(("aimet_method", m.json))
+                if best {
+                    // Each histogram tensor gets the method `calib methods` ranks first, recorded per
+                    // tensor so that `check` re-derives the same choice.
+                    let comparison = try MethodComparison(session: s.name, reports: reports)
+                    var rows: [ExactName: MethodComparison.Row] = [:]
+                    for row in comparison.rows { rows[ExactName(row.tensor.tensor.name)] = row }
+                    var chosen: [(String, JSONValue)] = []
+                    for i in reports.indices {
+                        guard let row = rows[ExactName(reports[i].tensor.name)], let b = row.best else { continue }
+                        reports[i].encoding = row.candidates[b].encoding
+                        chosen.append((reports[i].tensor.name, row.candidates[b].choice.json))
+                    }
+                    members.append(("best_methods", .object(chosen)))
+                    try store.saveEncodingSet(
+                        label: label, options: JSONValue.object(members).rendered(indent: 0), reports: reports, session: s)
+                    out.write(
+                        "session '\(s.name)': stored \(Describe.count(reports.count, "encoding")) as '\(label)' "
+                            + "(\(Describe.count(chosen.count, "tensor")) with its best method)\n")
+                    return
                 }
+                // The histogram methods the set was derived with, per tool, so that `check` re-derives
+                // it the same way even after a later run changes the method stored with the
+                // histograms: the one given, or the one every histogram of that tool stores (several
+                // differing stored methods are not recorded; such a set reads as stale to `check`
+                // once they change).
+                for (key, m) in Self.recordedMethods(reports, request: method.request) { members.append((key, m.json)) }
                 let options = JSONValue.object(members).rendered(indent: 0)
                 try store.saveEncodingSet(label: label, options: options, reports: reports, session: s)
                 noteUnmatchedRules(rules.unmatchedRules(reports.map(\.tensor.name)), config: config, session: s.name)
                 out.write("session '\(s.name)': stored \(Describe.count(reports.count, "encoding")) as '\(label)'\n")
             }
+        }
+
+        /// `<tool>_method` members for the set's options: per tool whose histograms the session
+        /// holds, the method its tensors were derived with, when they share one.
+        static func recordedMethods(_ reports: [TensorReport], request: MethodRequest?) -> [(String, HistogramMethod)] {
+            var out: [(String, HistogramMethod)] = []
+            for convention in [Convention.aimet, .onnxruntime] {
+                let used = Set(
+                    reports.compactMap { r -> HistogramMethod? in
+                        guard let h = r.stats?.histogram, h.convention == convention else { return nil }
+                        if let request { return try? request.method(for: convention) }
+                        switch h {
+                        case .aimet(_, _, let m): return .aimet(m)
+                        case .onnxruntime(_, let m, _): return .onnxruntime(m)
+                        case .pytorch: return nil
+                        }
+                    })
+                if used.count == 1, let m = used.first { out.append(("\(convention.rawValue)_method", m)) }
+            }
+            return out
         }
     }
 }

@@ -59,8 +59,7 @@ extension Calib {
                     throw ValidationError(
                         "unknown format '\(format)': one of \(EncodingFormats.export.map(\.name).joined(separator: ", "))")
                 }
-                try EncodingExport.refuseIgnoredOptions(
-                    format: exportFormat, override: encoding.override, label: label, aimetMethod: method.aimetMethod)
+                try EncodingExport.refuseIgnoredOptions(format: exportFormat, override: encoding.override, label: label)
                 if exportFormat.name != "tensorrt",
                     let given = trtVersion.map({ _ in "--trt-version" }) ?? trtAlgorithm.map({ _ in "--trt-algorithm" })
                 {
@@ -69,7 +68,11 @@ extension Calib {
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
                 let reports = try Derivation.rederive(
                     try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
-                    override: encoding.override, aimetMethod: method.aimetMethod)
+                    override: encoding.override, method: method.request)
+                // --method changes onnxruntime histograms' ranges only: known once the reports are read.
+                try EncodingExport.refuseIgnoredOptions(
+                    format: exportFormat, override: SettingsOverride(), label: "default", method: method.request, reports: reports
+                )
                 let export = try EncodingExport(
                     session: s, reports: reports, format: exportFormat,
                     options: ExportOptions(

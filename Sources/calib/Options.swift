@@ -56,43 +56,50 @@ struct EncodingOptions: ParsableArguments {
     }
 }
 
-/// `--method` and `--percentile`, shared by `run`, `show`, `export` and `derive`: which AIMET
-/// histogram method a tensor observed with `--observer histogram --convention aimet` is encoded
-/// with. Given to `run`, it becomes the method stored with the histogram (the default encoding's);
+/// `--method` and its options, shared by `run`, `show`, `export` and `derive`: which AIMET or
+/// onnxruntime histogram method a tensor observed with `--observer histogram` is encoded with.
+/// Given to `run`, it becomes the method stored with the histogram (the default encoding's);
 /// given to `show`/`export`/`derive`, it re-derives from the stored histogram without re-running.
+/// Each tensor resolves it against the tool of its histogram (`MethodRequest`).
 struct MethodOptions: ParsableArguments {
-    enum Method: String, ExpressibleByArgument, CaseIterable {
-        case percentile, sqnr
-        case tfEnhanced = "tf-enhanced"
-    }
+    @Option(
+        help: ArgumentHelp(
+            "Histogram method (--observer histogram): with --convention aimet percentile (with --percentile), sqnr or "
+                + "tf-enhanced (default); with --convention onnxruntime entropy (default), percentile or distribution; best (derive only): "
+                + "each tensor's best-ranked method (see `calib methods`).",
+            valueName: "method"))
+    var method: MethodRequest.Name?
 
     @Option(
         help: ArgumentHelp(
-            "Histogram method (--observer histogram --convention aimet): percentile (with --percentile), sqnr or tf-enhanced (default).",
-            valueName: "method"))
-    var method: Method?
-
-    @Option(help: ArgumentHelp("Percentile P in [50, 100] for --method percentile.", valueName: "P"))
+            "Percentile P for --method percentile: AIMET's in [50, 100] (required), onnxruntime's in [0, 100] (default 99.999).",
+            valueName: "P"))
     var percentile: Double?
 
+    @Option(help: ArgumentHelp("onnxruntime's num_quantized_bins for --method entropy (default 128).", valueName: "N"))
+    var quantizedBins: Int?
+
+    @Flag(
+        inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: ArgumentHelp(
+            "onnxruntime's CalibTensorRangeSymmetric for --method percentile: a |x| histogram and a symmetric range "
+                + "(default), or --no-calib-symmetric: the signed histogram's two tails."))
+    var calibSymmetric: Bool?
+
     func validate() throws {
-        if method == .percentile {
-            guard let p = percentile else { throw ValidationError("--method percentile needs --percentile P (in [50, 100])") }
-            guard p >= 50 && p <= 100 else { throw ValidationError("--percentile must be in [50, 100], got \(p)") }
-        } else if percentile != nil {
-            throw ValidationError("--percentile applies to --method percentile only")
-        }
+        guard method == nil, percentile != nil || quantizedBins != nil || calibSymmetric != nil else { return }
+        throw ValidationError("--percentile, --quantized-bins and --calib-symmetric qualify a --method: give one")
     }
 
-    var aimetMethod: AimetHistogramMethod? {
-        switch method {
-        case .percentile: .percentile(percentile!)
-        case .sqnr: .sqnr
-        case .tfEnhanced: .tfEnhanced
-        case nil: nil
+    var request: MethodRequest? {
+        method.map {
+            MethodRequest(name: $0, percentile: percentile, quantizedBins: quantizedBins, calibSymmetric: calibSymmetric)
         }
     }
 }
+
+extension MethodRequest.Name: ExpressibleByArgument {}
+extension OnnxRuntimeCollect: ExpressibleByArgument {}
 
 extension Convention: ExpressibleByArgument {}
 extension ObserverKind: ExpressibleByArgument {}

@@ -25,11 +25,24 @@ extension Calib {
 
         @Option(
             help:
-                "Observer: minmax (running min/max), ema (moving average of batch min/max) or histogram (with --convention pytorch: torch's HistogramObserver; aimet: AIMET's histograms, see --method)."
+                "Observer: minmax (running min/max), ema (moving average of batch min/max) or histogram (with --convention pytorch: torch's HistogramObserver; aimet: AIMET's histograms; onnxruntime: its HistogramCollector; see --method)."
         )
         var observer: ObserverKind?
 
         @OptionGroup var method: MethodOptions
+
+        @Option(
+            help: ArgumentHelp(
+                "onnxruntime's num_bins for new tensors' histograms (default: 128 for entropy, 2048 otherwise).",
+                valueName: "N"))
+        var bins: Int?
+
+        @Option(
+            help: ArgumentHelp(
+                "How onnxruntime histograms are fed: all (quantize_static: one collect of every batch of the run, "
+                    + "reading the inputs twice; not for stdin) or per-batch (CalibStridedMinMax=1). Default all.",
+                valueName: "mode"))
+        var collect: OnnxRuntimeCollect?
 
         @Option(
             help: ArgumentHelp("Moving-average constant c (ema): state += c * (batch - state). Default 0.01.", valueName: "c"))
@@ -109,7 +122,16 @@ extension Calib {
                     session: session, settings: settings, config: try config.map(CalibrationConfig.load) ?? CalibrationConfig(),
                     tensorFilter: tensors, nonfinite: nonfinite, model: model, dataset: dataset, note: note,
                     commitPolicy: try Self.commitPolicy())
-                options.aimetMethod = method.aimetMethod
+                options.method = method.request
+                if let bins, bins < 1 || bins > OnnxRuntimeHistogram.maxBins {
+                    throw ValidationError("--bins must be in [1, \(OnnxRuntimeHistogram.maxBins)], got \(bins)")
+                }
+                options.bins = bins
+                options.collect = collect
+                if !inputs.contains("-") {
+                    let (inputs, shard) = (inputs, shard)
+                    options.reread = { try BatchReader(inputs: inputs, shard: shard) }
+                }
                 options.stopSignal = { StopRequest.pending }
                 try SessionRef.refuseNewName(session, db: database.path)
                 let store = try database.open(readOnly: false)

@@ -52,7 +52,7 @@ extension Calib {
                 }
                 let reports = try Derivation.rederive(
                     try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
-                    override: encoding.override, aimetMethod: method.aimetMethod)
+                    override: encoding.override, method: method.request)
                 let report = SessionReport(
                     session: s, batches: try store.batchCount(session: s.id), label: label, reports: reports,
                     filtered: !tensors.isEmpty)

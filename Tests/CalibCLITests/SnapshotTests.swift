@@ -58,7 +58,7 @@ import Testing
         Snapshot.check(text.replacingOccurrences(of: dir.url.path, with: "TMP"), named: "errors")
     }
 
-    @Test(arguments: ["", "run", "sessions", "show", "export", "derive", "import", "diff", "check", "merge"])
+    @Test(arguments: ["", "run", "sessions", "show", "export", "derive", "import", "diff", "check", "merge", "methods"])
     func help(_ command: String) throws {
         let r = try CLI.run((command.isEmpty ? [] : [command]) + ["--help"], environment: Self.environment)
         #expect(r.status == 0)

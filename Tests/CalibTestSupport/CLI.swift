@@ -21,6 +21,8 @@ public enum CLI {
             .appendingPathComponent(".build/debug/calib")
     }()
 
+    static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     @discardableResult
     public static func run(
         _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:], directory: String? = nil,
@@ -47,7 +49,12 @@ public enum CLI {
             errData = err.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }
-        if let stdin { input.fileHandleForWriting.write(stdin) }
+        if let stdin {
+            // A child that exits before reading all its input (a refused run) must not kill the
+            // test process with SIGPIPE: the write then fails with EPIPE, which is ignored.
+            _ = Self.ignoreBrokenPipes
+            try? input.fileHandleForWriting.write(contentsOf: stdin)
+        }
         try? input.fileHandleForWriting.close()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()

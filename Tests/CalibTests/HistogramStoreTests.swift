@@ -24,7 +24,7 @@ import Testing
             torch.observe(b)
         }
         var signed = OnnxRuntimeHistogram(kind: .signed, bins: 128)
-        var absolute = OnnxRuntimeHistogram(kind: .absolute, bins: 2048)
+        var absolute = OnnxRuntimeHistogram(kind: .absolute, bins: 128)
         let ortBatches = OnnxRuntimeGoldenCase.batches.map { $0["drift"]! }
         for b in ortBatches {
             try signed.collect(b)
@@ -34,7 +34,11 @@ import Testing
         return [
             ("aimet", .aimet(main: [main], tfEnhanced: [tf], method: .percentile(99.9)), a.min()!, a.max()!),
             ("pytorch", .pytorch(torch), a.min()!, a.max()!),
-            ("onnxruntime", .onnxruntime([signed, absolute]), o.min()!, o.max()!),
+            (
+                "onnxruntime",
+                .onnxruntime(histograms: [signed, absolute], method: .percentile(99.9, symmetric: false), collect: .perBatch),
+                o.min()!, o.max()!
+            ),
         ]
     }
 

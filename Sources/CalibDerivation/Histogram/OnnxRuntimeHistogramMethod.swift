@@ -10,15 +10,7 @@ import Darwin
 /// a collected histogram (see histogram-math.md, "ONNX Runtime histogram calibration"). It takes the
 /// histogram as plain arrays, so the observer's state type stays in CalibObservers; scale and zero
 /// point then come from `EncodingMath` with convention `onnxruntime` (QDQQuantizer's float64 rule).
-public enum OnnxRuntimeHistogramMethod: Sendable, Hashable {
-    /// KL-divergence search over symmetric windows (`num_quantized_bins`, onnxruntime's default 128).
-    case entropy(quantizedBins: Int)
-    /// `CalibPercentile` P in [0, 100]; `symmetric` is CalibTensorRangeSymmetric, and must match the
-    /// histogram kind: the `|x|` histogram when true, the signed one when false.
-    case percentile(Double, symmetric: Bool)
-    /// The whole grid, `(-T, T)`, unclamped (int8/uint8: onnxruntime uses avg/std only for float8).
-    case distribution
-
+extension OnnxRuntimeHistogramMethod {
     /// Refuses the settings onnxruntime refuses; `bins` is `num_bins`.
     public func validate(bins: Int) throws(HistogramMethodError) {
         switch self {

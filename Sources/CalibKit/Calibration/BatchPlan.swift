@@ -52,7 +52,9 @@ extension CalibrationRunner {
 
     /// Observes every planned tensor of `batch`; touches nothing stored. Returns the batch's row and
     /// its tensors' new states.
-    func observe(_ batch: Batch, _ plan: [PlannedTensor]) throws -> (BatchRecord, [TensorUpdate]) {
+    func observe(
+        _ batch: Batch, _ plan: [PlannedTensor], collectAll: inout CollectAll?
+    ) throws -> (BatchRecord, [TensorUpdate]) {
         // Every core, pieces of at most a few MiB; each piece's pages are dropped from memory once
         // read, so a run holds what it reads now, not whole batches.
         let tensors = plan.map(\.data)
@@ -90,7 +92,7 @@ extension CalibrationRunner {
                 throw InputError(file: batch.source, tensor: tensors[i].name, problem)
             }
         }
-        try foldHistograms(tensors, into: &updates)
+        try foldHistograms(tensors, into: &updates, collectAll: &collectAll, source: batch.source)
         let record = BatchRecord(
             seq: 0, source: batch.source, contentHash: batch.contentHash, tensors: plan.count,
             elements: tensors.reduce(0) { $0 + $1.elementCount }, bytes: batch.byteCount, addedAt: Timestamp.now())
@@ -100,7 +102,9 @@ extension CalibrationRunner {
     /// The histogram step, after the range kernel: each histogram observer's tensor is decoded to
     /// float32 and folded into its tool's state, batch by batch in input order (the tools' growth
     /// rules are order-dependent).
-    func foldHistograms(_ tensors: [TensorData], into updates: inout [TensorUpdate]) throws {
+    func foldHistograms(
+        _ tensors: [TensorData], into updates: inout [TensorUpdate], collectAll: inout CollectAll?, source: String
+    ) throws {
         for i in updates.indices {
             guard case .histogram(let lo, let hi, var state) = updates[i].stats.state else { continue }
             let values = tensors[i].floatValues()
@@ -113,10 +117,24 @@ extension CalibrationRunner {
                 main[0].observe(values)
                 tf[0].observe(values)
                 state = .aimet(main: main, tfEnhanced: tf, method: method)
-            case .onnxruntime:
-                throw StoreError.incompatible(
-                    session: options.session, tensor: tensors[i].name,
-                    "holds a \(state.convention.rawValue) histogram, which calib run does not fold yet")
+            case .onnxruntime(var hs, let method, let collect):
+                let name = updates[i].record.name
+                if collect == .all {
+                    // Counted onto the grid the extent pass fixed; folded in at the end of the run.
+                    guard var passes = collectAll?.passes[name] else {
+                        throw InputError(
+                            file: source, tensor: name, "was not in the inputs when they were read first; its data changed")
+                    }
+                    values.withUnsafeBufferPointer { v in for k in passes.indices { passes[k].count(v) } }
+                    collectAll?.passes[name] = passes
+                    continue
+                }
+                do {
+                    for k in hs.indices { try hs[k].collect(values) }
+                } catch {
+                    throw InputError(file: source, tensor: name, "\(error)")
+                }
+                state = .onnxruntime(histograms: hs, method: method, collect: collect)
             }
             updates[i].stats.state = .histogram(min: lo, max: hi, state)
         }
@@ -163,12 +181,18 @@ extension CalibrationRunner {
                 id: 0, name: tensor.name, role: settings.role, dtype: tensor.dtype, shape: tensor.shape, channelAxis: axis,
                 channels: channels)
             var stats = TensorStats(observer: observer, channels: channels)
-            if let histogram = TensorSettings(role: settings.role, observer: observer, scheme: settings.scheme)
-                .initialHistogram(aimetMethod: options.aimetMethod)
+            let histogram = try HistogramOptions(
+                method: resolvedMethod(settings, tensor: tensor.name, session: session.name), bins: options.bins,
+                collect: options.collect)
+            if let initial = TensorSettings(role: settings.role, observer: observer, scheme: settings.scheme)
+                .initialHistogram(histogram)
             {
-                stats.state = .histogram(min: stats.min, max: stats.max, histogram)
-            } else if options.aimetMethod != nil {
-                throw Self.methodWithoutAimetHistogram(tensor.name, session: session.name)
+                if case .onnxruntime(let hs, let method, _) = initial {
+                    try Self.validate(method, bins: hs[0].bins, tensor: tensor.name, session: session.name)
+                }
+                stats.state = .histogram(min: stats.min, max: stats.max, initial)
+            } else if !histogram.isEmpty {
+                throw Self.histogramOptionsWithout(tensor.name, session: session.name)
             }
             return TensorUpdate(record: record, stats: stats, scheme: settings.scheme, isNew: true)
         }
@@ -177,21 +201,57 @@ extension CalibrationRunner {
         var update = stored
         update.record.role = settings.role
         update.scheme = settings.scheme
-        if let method = options.aimetMethod {
-            // The method only changes how the stored histograms are read: a later run may change it.
-            guard case .histogram(let lo, let hi, .aimet(let main, let tf, _)) = stored.stats.state else {
-                throw Self.methodWithoutAimetHistogram(tensor.name, session: session.name)
+        let method = try resolvedMethod(settings, tensor: tensor.name, session: session.name)
+        guard method != nil || options.bins != nil || options.collect != nil else { return update }
+        // The method (and collect mode) only change how the stored histograms are read and fed: a
+        // later run may change them; the bins are fixed by the histograms' first batch.
+        switch stored.stats.state {
+        case .histogram(let lo, let hi, .aimet(let main, let tf, let storedMethod))
+        where options.bins == nil && options.collect == nil:
+            update.stats.state = .histogram(
+                min: lo, max: hi, .aimet(main: main, tfEnhanced: tf, method: method?.aimet ?? storedMethod))
+        case .histogram(let lo, let hi, .onnxruntime(let hs, let storedMethod, let storedCollect)):
+            let bins = hs[0].bins
+            if let b = options.bins, b != bins {
+                throw StoreError.incompatible(
+                    session: session.name, tensor: tensor.name,
+                    "its onnxruntime histograms were collected with --bins \(bins); the bin count of stored histograms "
+                        + "cannot change: drop --bins, or calibrate into a new session (--session \(session.name)-2)")
             }
-            update.stats.state = .histogram(min: lo, max: hi, .aimet(main: main, tfEnhanced: tf, method: method))
+            let m = method?.onnxruntime ?? storedMethod
+            try Self.validate(m, bins: bins, tensor: tensor.name, session: session.name)
+            update.stats.state = .histogram(
+                min: lo, max: hi, .onnxruntime(histograms: hs, method: m, collect: options.collect ?? storedCollect))
+        default:
+            throw Self.histogramOptionsWithout(tensor.name, session: session.name)
         }
         return update
     }
 
-    static func methodWithoutAimetHistogram(_ tensor: String, session: String) -> Error {
+    /// `--method` resolved for a tensor under `settings` (nil when not given).
+    func resolvedMethod(_ settings: TensorSettings, tensor: String, session: String) throws -> HistogramMethod? {
+        guard let request = options.method else { return nil }
+        guard settings.observer.kind == .histogram else { throw Self.histogramOptionsWithout(tensor, session: session) }
+        do {
+            return try request.method(for: settings.scheme.convention)
+        } catch {
+            throw StoreError.incompatible(session: session, tensor: tensor, error.description)
+        }
+    }
+
+    static func validate(_ method: OnnxRuntimeHistogramMethod, bins: Int, tensor: String, session: String) throws {
+        do {
+            try method.validate(bins: bins)
+        } catch {
+            throw StoreError.incompatible(session: session, tensor: tensor, "\(error) (--bins \(bins))")
+        }
+    }
+
+    static func histogramOptionsWithout(_ tensor: String, session: String) -> Error {
         StoreError.incompatible(
             session: session, tensor: tensor,
-            "--method percentile|sqnr|tf-enhanced reads an AIMET histogram (--observer histogram --convention aimet), "
-                + "which this tensor does not keep")
+            "--method reads an AIMET or onnxruntime histogram, and --bins/--collect feed onnxruntime's "
+                + "(--observer histogram --convention aimet|onnxruntime), which this tensor does not keep")
     }
 
     static let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -78,6 +78,9 @@ public final class CalibrationRunner {
         var batchCount: Int
         var pending = PendingCommit()
         var summary: Summary
+        /// `--collect all`'s counting passes, once a batch holds a tensor it feeds; the run then
+        /// commits once, at its end (see `CollectAll`).
+        var collectAll: CollectAll?
     }
 
     /// How often the loop looks up from waiting for the next batch (a producer on stdin may be idle
@@ -91,6 +94,8 @@ public final class CalibrationRunner {
     /// `interrupted`, and `RunInterrupted` is thrown.
     public func run(_ reader: BatchReader, onEvent: (Event) -> Void = { _ in }) throws -> Summary {
         let start = Date()
+        // Said before reading anything when the flags ask for it (a stored mode is found later).
+        if options.collect == .all && options.reread == nil { throw CollectAll.cannotReread }
         let opened = try openSession()
         var run = try state(of: opened)
         if !opened.created { try store.setStatus(.running, session: run.session.id) }
@@ -102,24 +107,33 @@ public final class CalibrationRunner {
                 guard let next = try prefetcher.next(timeout: Self.wakeInterval) else { break }
                 guard let batch = next.batch else {
                     // Nothing arrived: what waits is committed once due, however long the producer idles.
-                    if run.pending.isDue(options.commitPolicy) { try commit(&run, onEvent) }
+                    if run.collectAll == nil && run.pending.isDue(options.commitPolicy) { try commit(&run, onEvent) }
                     continue
                 }
                 if let stored = try storedCopy(of: batch, &run, onEvent) {
                     try skip(batch, stored: stored, &run, onEvent)
                     continue
                 }
-                let (record, updates) = try observe(batch, plan(batch, run))
+                let planned = try plan(batch, run)
+                if run.collectAll == nil && CollectAll.needed(planned) {
+                    // Batches committed before this one hold no such tensor: the extents start here.
+                    try commit(&run, onEvent)
+                    run.collectAll = try extentPass(run)
+                }
+                let (record, updates) = try observe(batch, planned, collectAll: &run.collectAll)
                 // The hash was taken before observing: both must have read the same bytes.
                 try batch.checkUnchanged()
                 for t in updates { run.tensors[t.record.name] = t }
                 run.pending.add(record, tensors: updates)
                 run.summary.bytes += batch.byteCount
-                if run.pending.isDue(options.commitPolicy) { try commit(&run, onEvent) }
+                if run.collectAll == nil && run.pending.isDue(options.commitPolicy) { try commit(&run, onEvent) }
             }
+            if let collect = run.collectAll { finish(collect, &run) }
             try commit(&run, onEvent)
         } catch {
-            _ = try? commit(&run, onEvent)  // what was observed before the failure is kept
+            // What was observed before the failure is kept, except a `--collect all` run's: its
+            // histograms would miss the batches (it stores nothing, and a re-run observes them).
+            if run.collectAll == nil { _ = try? commit(&run, onEvent) }
             try? finishFailed(run, opened: opened)
             if var stop = error as? RunInterrupted {
                 stop.added = run.summary.added
@@ -164,6 +178,8 @@ public final class CalibrationRunner {
             return stored
         }
         guard let i = run.pending.position(ofContentHash: batch.contentHash) else { return nil }
+        // A `--collect all` run commits at its end only: the waiting row stands for the copy.
+        if run.collectAll != nil { return run.pending.batches[i] }
         return try commit(&run, onEvent)[i]
     }
 
@@ -184,7 +200,7 @@ public final class CalibrationRunner {
             }
             for t in changed { run.tensors[t.record.name] = t }
             run.pending.add(nil, tensors: changed)
-            try commit(&run, onEvent)
+            if run.collectAll == nil { try commit(&run, onEvent) }
             onEvent(.rederived(changed.map(\.record.name)))
         }
         run.summary.skipped += 1

@@ -22,10 +22,19 @@ public struct RunOptions: Sendable {
     public var note: String?
     /// When observed batches are committed.
     public var commitPolicy: CommitPolicy
-    /// `--method` (and `--percentile`) for AIMET histogram observers: the method their default
-    /// encoding is derived with, stored with the histogram state; nil keeps the stored one (or
-    /// TF-enhanced for a new tensor).
-    public var aimetMethod: AimetHistogramMethod?
+    /// `--method` and its options for AIMET and onnxruntime histogram observers: the method their
+    /// default encoding is derived with, stored with the histogram state; nil keeps the stored one
+    /// (TF-enhanced or entropy for a new tensor).
+    public var method: MethodRequest?
+    /// `--bins`: onnxruntime's `num_bins` for new tensors (the method's default when nil); fixed
+    /// once a tensor's histograms exist.
+    public var bins: Int?
+    /// `--collect`: how this run feeds onnxruntime histograms; nil keeps the stored mode (`all` for
+    /// a new tensor).
+    public var collect: OnnxRuntimeCollect?
+    /// The inputs read again from the start, for `--collect all`'s extent pass; nil when they
+    /// cannot be (standard input).
+    public var reread: (@Sendable () throws -> BatchReader)?
     /// A signal number when the run should stop (checked between batches and while waiting for one).
     public var stopSignal: @Sendable () -> Int32? = { nil }
 

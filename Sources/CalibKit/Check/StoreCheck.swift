@@ -24,7 +24,12 @@ public enum StoreCheck {
                 guard let stats = r.stats else { continue }
                 let stored = r.encoding
                 guard stored.scale.count == stats.min.count else { continue }  // reported by the readers
-                let derived = stats.encoding(stored.scheme, channelAxis: r.tensor.channelAxis, aimetMethod: set.aimetMethod)
+                let derived =
+                    set.choices[r.tensor.name].map {
+                        stats.encoding(stored.scheme, channelAxis: r.tensor.channelAxis, choice: $0)
+                    }
+                    ?? stats.encoding(
+                        stored.scheme, channelAxis: r.tensor.channelAxis, method: set.method(for: stats.histogram?.convention))
                 guard let difference = difference(stored, derived) else { continue }
                 findings.append(
                     CheckFinding(

@@ -18,7 +18,9 @@ public struct EncodingExport {
         var reports = reports
         var problems = CoverageProblem.find(in: reports)
         let found = Set(problems.map(\.tensor))
-        problems += format.unwritable(EncodingTable(reports.filter { !found.contains($0.tensor.name) })).map {
+        let writable = reports.filter { !found.contains($0.tensor.name) }
+        let table = ExportContent(session: session, reports: writable, ranges: writable.map { $0.stats?.calibratedRange() }).table
+        problems += format.unwritable(table).map {
             CoverageProblem(tensor: $0.tensor, reason: $0.reason)
         }
         if !problems.isEmpty {
@@ -35,7 +37,7 @@ public struct EncodingExport {
                     : "every tensor of session '\(session.name)' cannot be encoded, so nothing is left to export:\n"
                         + leftOut.map { "  \($0)" }.joined(separator: "\n"))
         }
-        content = ExportContent(session: session, reports: reports)
+        content = ExportContent(session: session, reports: reports, ranges: reports.map { $0.stats?.calibratedRange() })
         self.format = format
         self.options = options
     }
@@ -43,12 +45,16 @@ public struct EncodingExport {
     /// Refuses options that cannot change an export in `format`, rather than ignoring them: a
     /// format that writes calibrated ranges (tensorrt, onnxruntime, onnxruntime-cache) is the same
     /// whatever the encoding options or the label (every label shares the session's statistics).
+    /// `--method` changes the range of onnxruntime histograms only (AIMET's analyzers give
+    /// encodings, not ranges): it is refused unless `reports` hold one.
     public static func refuseIgnoredOptions(
-        format: any EncodingFormat, override: SettingsOverride, label: String, aimetMethod: AimetHistogramMethod? = nil
+        format: any EncodingFormat, override: SettingsOverride, label: String, method: MethodRequest? = nil,
+        reports: [TensorReport] = []
     ) throws {
         guard format.writesRanges else { return }
         var given: [String] = []
-        if aimetMethod != nil { given.append("--method") }
+        let rangesFollowMethod = reports.contains { $0.stats?.histogram?.convention == .onnxruntime }
+        if method != nil && !rangesFollowMethod { given.append("--method") }
         if let c = override.convention { given.append("--convention \(c.rawValue)") }
         if let b = override.bitwidth { given.append("--bitwidth \(b)") }
         if let s = override.symmetric { given.append(s ? "--symmetric" : "--asymmetric") }

@@ -18,12 +18,11 @@ public struct TensorSettings: Sendable, Hashable {
         try scheme.validate()
         try observer.validate()
         if observer.kind == .histogram {
-            // Runs fold torch's HistogramObserver and AIMET's histograms so far; the onnxruntime
-            // state is in the library and the store, its run wiring is still to come (issue 11).
-            guard scheme.convention == .pytorch || scheme.convention == .aimet else {
+            guard [.pytorch, .aimet, .onnxruntime].contains(scheme.convention) else {
                 throw SchemeError(
-                    "--observer histogram is available with --convention pytorch (torch's HistogramObserver) or aimet "
-                        + "(AIMET's percentile, SQNR and TF-enhanced analyzers) only so far, not '\(scheme.convention.rawValue)'")
+                    "--observer histogram follows one tool's histogram rules: --convention pytorch (torch's "
+                        + "HistogramObserver), aimet (percentile, SQNR, TF-enhanced) or onnxruntime (entropy, percentile, "
+                        + "distribution), not '\(scheme.convention.rawValue)'")
             }
             guard observer.channelAxis == nil else {
                 throw SchemeError("the histogram observer is per tensor so far: use --per-tensor with --observer histogram")
@@ -32,16 +31,23 @@ public struct TensorSettings: Sendable, Hashable {
     }
 
     /// The empty histogram state a new tensor starts with under these settings, nil for the
-    /// min/max observers. An AIMET state's default encoding follows `aimetMethod`, TF-enhanced
-    /// (AIMET's default quant scheme) when none is given.
-    public func initialHistogram(aimetMethod: AimetHistogramMethod? = nil) -> HistogramState? {
+    /// min/max observers. An AIMET state's default encoding follows `options.method`, TF-enhanced
+    /// (AIMET's default quant scheme) when none is given; an onnxruntime state's follows it too,
+    /// entropy when none is given, with the method's `num_bins` unless `options.bins` says.
+    public func initialHistogram(_ options: HistogramOptions = HistogramOptions()) -> HistogramState? {
         guard observer.kind == .histogram else { return nil }
         switch scheme.convention {
         case .pytorch: return .pytorch(TorchHistogram())
         case .aimet:
             return .aimet(
                 main: [AimetHistogram(method: .sqnr)], tfEnhanced: [AimetHistogram(method: .tfEnhanced)],
-                method: aimetMethod ?? .tfEnhanced)
+                method: options.method?.aimet ?? .tfEnhanced)
+        case .onnxruntime:
+            let method = options.method?.onnxruntime ?? .entropy(quantizedBins: 128)
+            let bins = options.bins ?? method.defaultBins
+            return .onnxruntime(
+                histograms: [OnnxRuntimeHistogram(kind: .signed, bins: bins), OnnxRuntimeHistogram(kind: .absolute, bins: bins)],
+                method: method, collect: options.collect ?? .all)
         default: return nil
         }
     }
@@ -174,4 +180,20 @@ extension SettingsOverride {
         if let reduceRange { members.append(("reduce_range", .bool(reduceRange))) }
         return .object(members)
     }
+}
+
+/// What a run asks of a new histogram state besides the convention: the method its default
+/// encoding follows and, for onnxruntime, `num_bins` and how batches are collected.
+public struct HistogramOptions: Sendable, Hashable {
+    public var method: HistogramMethod?
+    public var bins: Int?
+    public var collect: OnnxRuntimeCollect?
+
+    public init(method: HistogramMethod? = nil, bins: Int? = nil, collect: OnnxRuntimeCollect? = nil) {
+        self.method = method
+        self.bins = bins
+        self.collect = collect
+    }
+
+    public var isEmpty: Bool { method == nil && bins == nil && collect == nil }
 }

@@ -17,9 +17,12 @@ public enum HistogramState: Sendable, Equatable {
     case aimet(main: [AimetHistogram], tfEnhanced: [AimetHistogram], method: AimetHistogramMethod)
     /// torch 2.15 `HistogramObserver` (per tensor).
     case pytorch(TorchHistogram)
-    /// onnxruntime 1.31.1 `HistogramCollector`s (per tensor): the signed and the `|x|` histogram,
-    /// possibly at more than one bin count.
-    case onnxruntime([OnnxRuntimeHistogram])
+    /// onnxruntime 1.31.1 `HistogramCollector`s (per tensor): the signed and the `|x|` histogram at
+    /// one `num_bins`, both fed every batch, so that every onnxruntime method (entropy and
+    /// distribution read the signed one, a symmetric percentile the `|x|` one) can be derived from
+    /// one calibration. `method` is the one the default encoding follows, `collect` how later runs
+    /// feed them (kept with the histograms for the same reasons as AIMET's method).
+    case onnxruntime(histograms: [OnnxRuntimeHistogram], method: OnnxRuntimeHistogramMethod, collect: OnnxRuntimeCollect)
 
     /// Which tool's rules.
     public var convention: Convention {
@@ -76,9 +79,10 @@ extension HistogramState {
         case .pytorch(let h):
             tool = 2
             parts = [h.serialized()]
-        case .onnxruntime(let hs):
+        case .onnxruntime(let hs, let method, let collect):
             tool = 3
-            parts = hs.map(\.serialized)
+            parts = hs.map(\.serialized) + [method.bytes(collect: collect)]
+            mainCount = hs.count
         }
         var out = Self.magic + [tool]
         func put(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
@@ -125,14 +129,22 @@ extension HistogramState {
             guard count == 1 else { throw HistogramBytesError("a torch state holds one histogram, not \(count)") }
             self = .pytorch(try TorchHistogram(serialized: parts[0]))
         case 3:
-            guard count >= 1 else { throw HistogramBytesError("an onnxruntime state without a histogram") }
+            guard mainCount >= 1, count == mainCount + 1 else {
+                throw HistogramBytesError("an onnxruntime state needs its histograms and its method")
+            }
+            let (method, collect) = try OnnxRuntimeHistogramMethod.read(parts.last!)
+            let hs: [OnnxRuntimeHistogram]
             do {
-                self = .onnxruntime(try parts.map { try OnnxRuntimeHistogram(serialized: Array($0)) })
+                hs = try parts.dropLast().map { try OnnxRuntimeHistogram(serialized: Array($0)) }
             } catch let error as HistogramError {
                 throw HistogramBytesError(error.description)
             } catch {
                 throw HistogramBytesError("\(error)")
             }
+            guard Set(hs.map(\.kind)).count == hs.count, Set(hs.map(\.bins)).count == 1 else {
+                throw HistogramBytesError("an onnxruntime state holds one histogram of each kind, at one bin count")
+            }
+            self = .onnxruntime(histograms: hs, method: method, collect: collect)
         default:
             throw HistogramBytesError("unknown histogram tool \(tool)")
         }
