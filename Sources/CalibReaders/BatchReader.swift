@@ -33,7 +33,11 @@ public final class BatchReader {
                     + "arrive; give each worker its own inputs, or pass files or directories")
         }
         let all = try inputs.flatMap { try BatchSource.expand(input: $0, standardInput: standardInput) }
-        sources = shard.map { $0.select(all) } ?? all
+        // A shard splits the batches in name order (byte order of their paths), whatever order the
+        // inputs were given in, so workers given the same inputs in another order still cover
+        // every batch once; the shard is then read in that order.
+        sources =
+            shard.map { $0.select(all.sorted { Self.sortKey($0).utf8.lexicographicallyPrecedes(Self.sortKey($1).utf8) }) } ?? all
         if let shard, sources.isEmpty, !all.isEmpty {
             // Refused rather than an empty success, so a worker started with too many shards is noticed.
             throw InputError(
@@ -125,6 +129,14 @@ public final class BatchReader {
         return Batch(
             source: path, contentHash: hasher.finalize(), byteCount: file.bytes.count, tensors: tensors,
             checkUnchanged: file.checkUnchanged)
+    }
+
+    /// The path a source is named by, for the shard split (streams are refused before it).
+    static func sortKey(_ source: BatchSource) -> String {
+        switch source {
+        case .safetensors(let p), .npy(let p), .npz(let p), .npyDirectory(let p, _): p
+        case .stream: ""
+        }
     }
 
     private static func fileName(_ path: String) -> String {

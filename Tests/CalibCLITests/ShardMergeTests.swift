@@ -53,6 +53,25 @@ import Darwin
         #expect(Set(union) == Set(all))
     }
 
+    /// Files given in another order split the same way: the shard is taken in name order. Before,
+    /// it followed the argument order, so two workers given the files in different orders
+    /// observed overlapping shards and missed batches.
+    @Test func shardsFollowNameOrderNotArgumentOrder() throws {
+        let dir = TemporaryDirectory()
+        let batches = try ReliabilityTests.makeBatches(in: dir, count: 4, tensors: 1)
+        let files = (0..<4).map { batches + String(format: "/%03d.safetensors", $0) }
+        let shuffled = [files[1], files[0], files[3], files[2]]
+        for (i, inputs) in [(0, shuffled), (1, [batches]), (0, [batches]), (1, shuffled)] {
+            let db = dir.path("shard-\(i)-\(inputs.count).sqlite")
+            let r = try Self.run(db, ["--shard", "\(i)/2"], inputs)
+            #expect(r.status == 0, "\(r.stderr)")
+            let sources = try CalibStore(path: db, readOnly: true).batches(session: 1).map {
+                URL(fileURLWithPath: $0.source).lastPathComponent
+            }
+            #expect(sources == [i, i + 2].map { String(format: "%03d.safetensors", $0) }, "shard \(i) of \(inputs)")
+        }
+    }
+
     @Test func badShardSpecsAndStandardInputAreRefused() throws {
         let dir = TemporaryDirectory()
         let batches = try ReliabilityTests.makeBatches(in: dir, count: 2, tensors: 1)
