@@ -134,8 +134,9 @@ extension Calib {
                 }
                 options.stopSignal = { StopRequest.pending }
                 try SessionRef.refuseNewName(session, db: database.path)
-                let store = try database.open(readOnly: false)
+                // Inputs first: a run refused for its inputs (a missing path, an empty shard) creates no database.
                 let reader = try BatchReader(inputs: inputs, shard: shard)
+                let store = try database.open(readOnly: false)
                 let err = Terminal.standardError
                 let progress = RunProgress(terminal: err, total: reader.expectedBatches)
                 let skips = SkipReport(terminal: err)

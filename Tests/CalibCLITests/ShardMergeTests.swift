@@ -72,6 +72,18 @@ import Darwin
         }
     }
 
+    /// A run refused for its inputs leaves no database file behind (it created an empty one).
+    @Test func refusedInputsCreateNoDatabase() throws {
+        let dir = TemporaryDirectory()
+        let batches = try ReliabilityTests.makeBatches(in: dir, count: 2, tensors: 1)
+        for (extra, inputs) in [(["--shard", "4/5"], [batches]), ([], [dir.path("missing")])] {
+            let db = dir.path("never.sqlite")
+            let r = try Self.run(db, extra, inputs)
+            #expect(r.status != 0)
+            #expect(!FileManager.default.fileExists(atPath: db), "\(extra) \(inputs): \(r.stderr)")
+        }
+    }
+
     @Test func badShardSpecsAndStandardInputAreRefused() throws {
         let dir = TemporaryDirectory()
         let batches = try ReliabilityTests.makeBatches(in: dir, count: 2, tensors: 1)
