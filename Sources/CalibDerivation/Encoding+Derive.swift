@@ -38,10 +38,7 @@ extension TensorStats {
                 return Encoding(aimetHistograms: hs, method: method, scheme: scheme, channelAxis: channelAxis)
             }
         case .onnxruntime(let hs, let stored, _)? where scheme.convention == .onnxruntime:
-            let method = method?.onnxruntime ?? stored
-            if let h = hs.first(where: { $0.kind == method.histogramKind }), h.hasData,
-                let range = try? method.range(counts: h.counts, edges: h.edges, min: h.min, max: h.max)
-            {
+            if let range = Self.range(hs, method?.onnxruntime ?? stored) {
                 return Encoding(observedMin: [range.min], observedMax: [range.max], scheme: scheme, channelAxis: nil)
             }
         default:
@@ -62,15 +59,18 @@ extension TensorStats {
             let r = TorchHistogramSearch.range(h)
             return ([r.0], [r.1])
         case .onnxruntime(let hs, let method, _)?:
-            if let h = hs.first(where: { $0.kind == method.histogramKind }), h.hasData,
-                let r = try? method.range(counts: h.counts, edges: h.edges, min: h.min, max: h.max)
-            {
-                return ([r.min], [r.max])
-            }
+            if let r = Self.range(hs, method) { return ([r.min], [r.max]) }
         default:
             break
         }
         return (min, max)
+    }
+
+    /// The range `method` picks from the onnxruntime histogram of its kind; nil while it is empty
+    /// (or for a method its bins cannot give, which runs and re-derivations refuse before).
+    static func range(_ hs: [OnnxRuntimeHistogram], _ method: OnnxRuntimeHistogramMethod) -> (min: Float, max: Float)? {
+        guard let h = hs.first(where: { $0.kind == method.histogramKind }), h.hasData else { return nil }
+        return try? method.range(counts: h.counts, edges: h.edges, min: h.min, max: h.max)
     }
 }
 

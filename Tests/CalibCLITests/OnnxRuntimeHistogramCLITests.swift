@@ -78,6 +78,34 @@ import Testing
         let check = try CLI.run(["check", "--db", db])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
+
+    /// The method's range goes to the formats that write ranges only: CSV's observed_min/observed_max
+    /// stay the observed range (they took the method's range while every export got it). Options
+    /// that feed onnxruntime histograms are refused for another tool's, not ignored.
+    @Test func observedColumnsStayObservedAndForeignOptionsAreRefused() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("h.sqlite")
+        let golden = try #require(OnnxRuntimeGoldenCase.all.first { $0.name == "percentile99.9_calibasym_uint8" })
+        let run = try CLI.run(["run", "--db", db, "--session", "s"] + Self.flags(golden) + [Self.batches])
+        #expect(run.status == 0, "\(run.stderr)")
+        let csv = try CLI.run(["export", "--db", db, "s", "--format", "csv"])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        let rows = csv.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let header = rows[0].map(String.init)
+        let (lo, hi) = (header.firstIndex(of: "observed_min")!, header.firstIndex(of: "observed_max")!)
+        for name in golden.tensors.keys {
+            let row = try #require(rows.first { $0[0] == name })
+            let values = OnnxRuntimeGoldenCase.batches.flatMap { $0[name]! }
+            #expect(Float(row[lo]) == values.min() && Float(row[hi]) == values.max(), "\(name): \(row)")
+            #expect(Float(row[hi])! > golden.float(name, "range_max"), "the percentile clips: \(name)")
+        }
+        for flags in [["--bins", "512"], ["--collect", "per-batch"]] {
+            let aimet = try CLI.run(
+                ["run", "--db", db, "--session", "a", "--observer", "histogram", "--convention", "aimet"] + flags + [Self.batches]
+            )
+            #expect(aimet.status != 0 && aimet.stderr.contains("which this tensor does not keep"), "\(flags): \(aimet.stderr)")
+        }
+    }
 }
 
 extension OnnxRuntimeHistogramCLITests {

@@ -268,7 +268,9 @@ import Darwin
 
     /// A histogram session's range columns read `minmax`, so the refusal has to look at the state:
     /// before it, a one-shard merge copied the histograms and two shards failed with "observer minmax".
-    @Test(arguments: ["aimet", "pytorch"]) func referenceHistogramSessionsAreRefusedSayingWhy(convention: String) throws {
+    @Test(arguments: ["aimet", "pytorch", "onnxruntime"]) func referenceHistogramSessionsAreRefusedSayingWhy(
+        convention: String
+    ) throws {
         let dir = TemporaryDirectory()
         let batches = try ReliabilityTests.makeBatches(in: dir, count: 2, tensors: 1)
         let hist = dir.path("hist.sqlite")

@@ -189,6 +189,8 @@ extension CalibrationRunner {
             {
                 if case .onnxruntime(let hs, let method, _) = initial {
                     try Self.validate(method, bins: hs[0].bins, tensor: tensor.name, session: session.name)
+                } else if options.bins != nil || options.collect != nil {
+                    throw Self.histogramOptionsWithout(tensor.name, session: session.name)  // not silently ignored
                 }
                 stats.state = .histogram(min: stats.min, max: stats.max, initial)
             } else if !histogram.isEmpty {

@@ -16,11 +16,18 @@ public struct EncodingExport {
         allowIncomplete: Bool = false
     ) throws {
         var reports = reports
+        // Formats that write ranges get each tensor's calibrated range (a histogram method's, not the
+        // observed min/max), computed once; the others write the observed range they label as such.
+        var ranges: [ExactName: (min: [Float], max: [Float])] = [:]
+        if format.writesRanges {
+            for r in reports { if let range = r.stats?.calibratedRange() { ranges[ExactName(r.tensor.name)] = range } }
+        }
+        func content(_ reports: [TensorReport]) -> ExportContent {
+            ExportContent(session: session, reports: reports, ranges: reports.map { ranges[ExactName($0.tensor.name)] })
+        }
         var problems = CoverageProblem.find(in: reports)
         let found = Set(problems.map(\.tensor))
-        let writable = reports.filter { !found.contains($0.tensor.name) }
-        let table = ExportContent(session: session, reports: writable, ranges: writable.map { $0.stats?.calibratedRange() }).table
-        problems += format.unwritable(table).map {
+        problems += format.unwritable(content(reports.filter { !found.contains($0.tensor.name) }).table).map {
             CoverageProblem(tensor: $0.tensor, reason: $0.reason)
         }
         if !problems.isEmpty {
@@ -37,7 +44,7 @@ public struct EncodingExport {
                     : "every tensor of session '\(session.name)' cannot be encoded, so nothing is left to export:\n"
                         + leftOut.map { "  \($0)" }.joined(separator: "\n"))
         }
-        content = ExportContent(session: session, reports: reports, ranges: reports.map { $0.stats?.calibratedRange() })
+        self.content = content(reports)
         self.format = format
         self.options = options
     }
