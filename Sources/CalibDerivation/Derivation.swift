@@ -38,13 +38,15 @@ public enum Derivation {
                         + "only its stored encoding can be exported")
             }
             try settings.scheme.validate()
-            if let h = stats.histogram, h.convention != settings.scheme.convention {
+            if let tool = stats.histogram?.convention, tool != settings.scheme.convention {
                 throw SchemeError(
-                    "tensor '\(r.tensor.name)' holds a \(h.convention.rawValue) histogram; its encodings follow "
-                        + "\(h.convention.rawValue)'s rules, so --convention \(settings.scheme.convention.rawValue) cannot be derived from it"
+                    "tensor '\(r.tensor.name)' holds a \(tool.rawValue) histogram; its encodings follow "
+                        + "\(tool.rawValue)'s rules, so --convention \(settings.scheme.convention.rawValue) cannot be derived from it"
                 )
             }
-            let method = try request.map { try Self.method($0, for: stats, tensor: r.tensor.name) }
+            let method = try request.map {
+                try Self.method($0, for: stats, convention: settings.scheme.convention, tensor: r.tensor.name)
+            }
             var out = r
             out.tensor.role = settings.role
             out.encoding = stats.encoding(settings.scheme, channelAxis: r.tensor.channelAxis, method: method)
@@ -58,23 +60,32 @@ public enum Derivation {
 }
 
 extension Derivation {
-    /// `request` resolved against the tool of the tensor's stored histogram, or why it cannot be:
-    /// no histogram, or (onnxruntime) a method its `num_bins` does not allow.
-    public static func method(_ request: MethodRequest, for stats: TensorStats, tensor: String) throws -> HistogramMethod {
+    /// `request` resolved against the tool of the tensor's stored histogram (for the canonical
+    /// histogram, against the tool of `convention`, the one it is encoded under), or why it cannot
+    /// be: no histogram, or (onnxruntime) a method its `num_bins` does not allow.
+    public static func method(
+        _ request: MethodRequest, for stats: TensorStats, convention: Convention, tensor: String
+    ) throws -> HistogramMethod {
         guard let h = stats.histogram, h.convention != .pytorch else {
-            let observed =
-                stats.histogram.map { "histogram --convention \($0.convention.rawValue)" } ?? stats.observer.kind.rawValue
+            let observed = stats.histogram.map { "histogram --convention \($0.rulesName)" } ?? stats.observer.kind.rawValue
             throw SchemeError(
-                "tensor '\(tensor)' holds no AIMET or onnxruntime histogram (observed with --observer \(observed)); "
+                "tensor '\(tensor)' holds no AIMET, onnxruntime or calib histogram (observed with --observer \(observed)); "
                     + "--method derives from one")
         }
+        let tool = h.convention ?? convention.methodTool
         let method: HistogramMethod
         do {
-            method = try request.method(for: h.convention)
+            method = try request.method(for: tool)
         } catch {
             throw SchemeError("tensor '\(tensor)': \(error)")
         }
-        if case .onnxruntime(let m) = method, case .onnxruntime(let hs, _, _) = h, let bins = hs.first?.bins {
+        let bins: Int?
+        switch h {
+        case .onnxruntime(let hs, _, _): bins = hs.first?.bins
+        case .canonical(_, _, let b): bins = b ?? method.onnxruntime?.defaultBins
+        default: bins = nil
+        }
+        if case .onnxruntime(let m) = method, let bins {
             do {
                 try m.validate(bins: bins)
             } catch {

@@ -41,6 +41,11 @@ extension TensorStats {
             if let range = Self.range(hs, method?.onnxruntime ?? stored) {
                 return Encoding(observedMin: [range.min], observedMax: [range.max], scheme: scheme, channelAxis: nil)
             }
+        case .canonical(let h, let stored, let bins)?:
+            let m = CanonicalMethods.method(for: scheme.convention, stored: stored, request: method)
+            if let e = CanonicalMethods.encoding(h, min: min[0], max: max[0], method: m, onnxruntimeBins: bins, scheme: scheme) {
+                return e
+            }
         default:
             break
         }
@@ -52,9 +57,17 @@ extension TensorStats {
     /// The range a format that carries ranges, not encodings (onnxruntime's table, TensorRT's
     /// cache), writes: the observed min/max, or the range a histogram's method picks, which is
     /// what that tool's own calibrator writes (onnxruntime's method; torch's L2 search). AIMET's
-    /// analyzers give encodings, not ranges: their tensors carry the observed range.
-    public func calibratedRange() -> (min: [Float], max: [Float]) {
+    /// analyzers give encodings, not ranges: their tensors carry the observed range. A canonical
+    /// histogram gives the range of `convention`'s method.
+    public func calibratedRange(for convention: Convention) -> (min: [Float], max: [Float]) {
         switch histogram {
+        case .canonical(let h, let stored, let bins)?:
+            let m = CanonicalMethods.method(for: convention, stored: stored)
+            if let r = CanonicalMethods.range(
+                h, min: min[0], max: max[0], method: m, onnxruntimeBins: bins, convention: convention)
+            {
+                return ([r.min], [r.max])
+            }
         case .pytorch(let h)? where !h.isEmpty:
             let r = TorchHistogramSearch.range(h)
             return ([r.0], [r.1])
@@ -84,6 +97,8 @@ extension TensorStats {
             out.state = .histogram(min: lo, max: hi, .aimet(main: main, tfEnhanced: tf, method: m))
         case (.histogram(let lo, let hi, .onnxruntime(let hs, _, let c)), .onnxruntime(let m)):
             out.state = .histogram(min: lo, max: hi, .onnxruntime(histograms: hs, method: m, collect: c))
+        case (.histogram(let lo, let hi, .canonical(let h, _, let bins)), _):
+            out.state = .histogram(min: lo, max: hi, .canonical(h, method: method, onnxruntimeBins: bins))
         default:
             break
         }

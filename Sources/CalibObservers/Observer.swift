@@ -19,11 +19,25 @@ public struct MinMaxObserver: Observer {
         state.updateRange { lo, hi in Self.widen(&lo, &hi, batch.min, batch.max) }
     }
 
+    /// Ranges merge, and so do canonical histograms on one grid (their counts add; the merged
+    /// state keeps `a`'s method); the reference tools' histograms depend on batch order and do not.
     public func merge(_ a: ObserverState, _ b: ObserverState) -> ObserverState? {
-        guard case .range(let blo, let bhi) = b, case .range = a else { return nil }
-        var out = a
-        out.updateRange { lo, hi in Self.widen(&lo, &hi, blo, bhi) }
-        return out
+        switch (a, b) {
+        case (.range, .range(let blo, let bhi)):
+            var out = a
+            out.updateRange { lo, hi in Self.widen(&lo, &hi, blo, bhi) }
+            return out
+        case (
+            .histogram(var lo, var hi, .canonical(var h, let method, let bins)),
+            .histogram(let blo, let bhi, .canonical(let hb, _, _))
+        ):
+            guard h.mantissaBits == hb.mantissaBits else { return nil }
+            Self.widen(&lo, &hi, blo, bhi)
+            h.merge(hb)
+            return .histogram(min: lo, max: hi, .canonical(h, method: method, onnxruntimeBins: bins))
+        default:
+            return nil
+        }
     }
 
     /// IEEE total order, as the kernels compare within a batch: -0 < +0, so the result is the same

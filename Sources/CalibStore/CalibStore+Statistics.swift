@@ -165,7 +165,7 @@ extension CalibStore {
         }
         if histogram.convention != .aimet && tensor.channelAxis != nil {
             throw BadValue(
-                message: "column histogram holds a per-tensor \(histogram.convention.rawValue) histogram for a per-channel tensor"
+                message: "column histogram holds a per-tensor \(histogram.rulesName) histogram for a per-channel tensor"
             )
         }
         return TensorStats(

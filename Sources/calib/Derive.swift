@@ -128,12 +128,16 @@ extension Calib {
             for convention in [Convention.aimet, .onnxruntime] {
                 let used = Set(
                     reports.compactMap { r -> HistogramMethod? in
-                        guard let h = r.stats?.histogram, h.convention == convention else { return nil }
+                        guard let h = r.stats?.histogram else { return nil }
+                        let encoded = r.encoding.scheme.convention
+                        // A canonical histogram serves the tool of the convention it is encoded with.
+                        guard (h.convention ?? encoded.methodTool) == convention else { return nil }
                         if let request { return try? request.method(for: convention) }
                         switch h {
                         case .aimet(_, _, let m): return .aimet(m)
                         case .onnxruntime(_, let m, _): return .onnxruntime(m)
                         case .pytorch: return nil
+                        case .canonical(_, let stored, _): return CanonicalMethods.method(for: encoded, stored: stored)
                         }
                     })
                 if used.count == 1, let m = used.first { out.append(("\(convention.rawValue)_method", m)) }

@@ -100,6 +100,7 @@ struct MethodOptions: ParsableArguments {
 
 extension MethodRequest.Name: ExpressibleByArgument {}
 extension OnnxRuntimeCollect: ExpressibleByArgument {}
+extension HistogramRules: ExpressibleByArgument {}
 
 extension Convention: ExpressibleByArgument {}
 extension ObserverKind: ExpressibleByArgument {}

@@ -29,6 +29,15 @@ extension Calib {
         )
         var observer: ObserverKind?
 
+        @Option(
+            help: ArgumentHelp(
+                "Whose histogram --observer histogram keeps: calib (exactly mergeable across orders and shards, read by "
+                    + "every convention's methods) or tool (the convention's own tool, bit-exact to it: aimet, pytorch, "
+                    + "onnxruntime). Default tool where one exists, calib for aimet-legacy and tensorrt. Implies "
+                    + "--observer histogram.",
+                valueName: "rules"))
+        var histogram: HistogramRules?
+
         @OptionGroup var method: MethodOptions
 
         @Option(
@@ -112,7 +121,11 @@ extension Calib {
             try reportingErrors {
                 var settings = encoding.override
                 settings.role = role
-                settings.observer = observer
+                if let histogram, let observer, observer != .histogram {
+                    throw ValidationError(
+                        "--histogram \(histogram.rawValue) chooses a histogram; it goes with --observer histogram")
+                }
+                settings.observer = histogram != nil ? .histogram : observer
                 settings.averagingConstant = averagingConstant
                 if perTensor && perChannelAxis != nil {
                     throw ValidationError("--per-tensor and --per-channel-axis exclude each other")
@@ -128,6 +141,7 @@ extension Calib {
                 }
                 options.bins = bins
                 options.collect = collect
+                options.histogramRules = histogram
                 if !inputs.contains("-") {
                     let (inputs, shard) = (inputs, shard)
                     options.reread = { try BatchReader(inputs: inputs, shard: shard) }

@@ -57,6 +57,13 @@ public struct AimetHistogramCase: CustomStringConvertible, @unchecked Sendable {
             signed: config["signed"] as? Bool)
     }
 
+    /// The scheme of a torch case: qscheme, dtype, reduce_range.
+    public var torchScheme: QuantScheme {
+        QuantScheme(
+            convention: .pytorch, bitwidth: 8, symmetric: (config["qscheme"] as! String).contains("symmetric"),
+            signed: config["dtype"] as! String == "qint8", reduceRange: config["reduce_range"] as! Bool)
+    }
+
     /// Every batch's float32 values per tensor name, in feeding order (read with CalibReaders).
     public func batches() throws -> [[String: [Float]]] {
         let reader = try BatchReader(inputs: batchPaths)

@@ -16,11 +16,7 @@ import Testing
         return out
     }
 
-    static func scheme(_ golden: AimetHistogramCase) -> QuantScheme {
-        QuantScheme(
-            convention: .pytorch, bitwidth: 8, symmetric: (golden.config["qscheme"] as! String).contains("symmetric"),
-            signed: golden.config["dtype"] as! String == "qint8", reduceRange: golden.config["reduce_range"] as! Bool)
-    }
+    static func scheme(_ golden: AimetHistogramCase) -> QuantScheme { golden.torchScheme }
 
     @Test(arguments: AimetHistogramCase.pytorch)
     func goldenCase(_ golden: AimetHistogramCase) throws {

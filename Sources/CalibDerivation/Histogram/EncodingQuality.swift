@@ -54,6 +54,18 @@ extension HistogramState {
             let n = h.counts.count
             let width = (Double(h.max) - Double(h.min)) / Double(n)
             return (h.counts.map(Double.init), (0...n).map { Float(Double(h.min) + Double($0) * width) })
+        case .canonical:
+            return nil  // it needs the observed range: `TensorStats.evaluationHistogram`
         }
+    }
+}
+
+extension TensorStats {
+    /// `HistogramState.evaluationHistogram`, and for the canonical histogram its own bins.
+    public var evaluationHistogram: (counts: [Double], edges: [Float])? {
+        if case .canonical(let h, _, _)? = histogram, let lo = min.first, let hi = max.first {
+            return CanonicalMethods.evaluationHistogram(h, min: lo, max: hi)
+        }
+        return histogram?.evaluationHistogram
     }
 }

@@ -105,8 +105,22 @@ extension CalibrationRunner {
     func foldHistograms(
         _ tensors: [TensorData], into updates: inout [TensorUpdate], collectAll: inout CollectAll?, source: String
     ) throws {
+        var counter: CanonicalCounter?
         for i in updates.indices {
             guard case .histogram(let lo, let hi, var state) = updates[i].stats.state else { continue }
+            if case .canonical(var h, let method, let bins) = state {
+                // Order-free: float32 is counted where it lies, in any layout; other types decoded.
+                let c = counter ?? CanonicalCounter(mantissaBits: h.mantissaBits)
+                counter = c
+                let t = tensors[i]
+                if t.dtype == .float32 && t.byteOrder == .little, let base = t.bytes.baseAddress {
+                    c.observe(float32: base, count: t.elementCount, into: &h)
+                } else {
+                    t.floatValues().withUnsafeBufferPointer { c.observe($0, into: &h) }
+                }
+                updates[i].stats.state = .histogram(min: lo, max: hi, .canonical(h, method: method, onnxruntimeBins: bins))
+                continue
+            }
             let values = tensors[i].floatValues()
             switch state {
             case .pytorch(var h):
@@ -135,6 +149,8 @@ extension CalibrationRunner {
                     throw InputError(file: source, tensor: name, "\(error)")
                 }
                 state = .onnxruntime(histograms: hs, method: method, collect: collect)
+            case .canonical:
+                continue  // counted above
             }
             updates[i].stats.state = .histogram(min: lo, max: hi, state)
         }
@@ -181,14 +197,32 @@ extension CalibrationRunner {
                 id: 0, name: tensor.name, role: settings.role, dtype: tensor.dtype, shape: tensor.shape, channelAxis: axis,
                 channels: channels)
             var stats = TensorStats(observer: observer, channels: channels)
+            if observer.kind == .histogram, options.histogramRules == .tool,
+                HistogramRules.default(for: settings.scheme.convention) == .calib
+            {
+                throw StoreError.incompatible(
+                    session: session.name, tensor: tensor.name,
+                    "--histogram tool: convention \(settings.scheme.convention.rawValue) has no histogram rules of its own "
+                        + "in calib (aimet, pytorch and onnxruntime do); use --histogram calib")
+            }
             let histogram = try HistogramOptions(
                 method: resolvedMethod(settings, tensor: tensor.name, session: session.name), bins: options.bins,
-                collect: options.collect)
+                collect: options.collect, rules: options.histogramRules)
             if let initial = TensorSettings(role: settings.role, observer: observer, scheme: settings.scheme)
                 .initialHistogram(histogram)
             {
                 if case .onnxruntime(let hs, let method, _) = initial {
                     try Self.validate(method, bins: hs[0].bins, tensor: tensor.name, session: session.name)
+                } else if case .canonical(_, let method, let bins) = initial, options.collect == nil {
+                    if let bins, settings.scheme.convention != .onnxruntime {
+                        throw StoreError.incompatible(
+                            session: session.name, tensor: tensor.name,
+                            "--bins \(bins) is onnxruntime's num_bins; this tensor is encoded with --convention "
+                                + "\(settings.scheme.convention.rawValue)")
+                    }
+                    if case .onnxruntime(let m)? = method {
+                        try Self.validate(m, bins: bins ?? m.defaultBins, tensor: tensor.name, session: session.name)
+                    }
                 } else if options.bins != nil || options.collect != nil {
                     throw Self.histogramOptionsWithout(tensor.name, session: session.name)  // not silently ignored
                 }
@@ -204,6 +238,14 @@ extension CalibrationRunner {
         update.record.role = settings.role
         update.scheme = settings.scheme
         let method = try resolvedMethod(settings, tensor: tensor.name, session: session.name)
+        if let rules = options.histogramRules, case .histogram(_, _, let h) = stored.stats.state,
+            rules != (h.convention == nil ? .calib : .tool)
+        {
+            throw StoreError.incompatible(
+                session: session.name, tensor: tensor.name,
+                "its histogram follows \(h.rulesName)'s rules; --histogram \(rules.rawValue) cannot change them for stored "
+                    + "counts: drop --histogram, or calibrate into a new session (--session \(session.name)-2)")
+        }
         guard method != nil || options.bins != nil || options.collect != nil else { return update }
         // The method (and collect mode) only change how the stored histograms are read and fed: a
         // later run may change them; the bins are fixed by the histograms' first batch.
@@ -224,6 +266,14 @@ extension CalibrationRunner {
             try Self.validate(m, bins: bins, tensor: tensor.name, session: session.name)
             update.stats.state = .histogram(
                 min: lo, max: hi, .onnxruntime(histograms: hs, method: m, collect: options.collect ?? storedCollect))
+        case .histogram(let lo, let hi, .canonical(let h, let storedMethod, let storedBins)) where options.collect == nil:
+            // Counts do not depend on the method or onnxruntime's num_bins: both may change.
+            let bins = options.bins ?? storedBins
+            let m = method ?? storedMethod
+            if case .onnxruntime(let o)? = m {
+                try Self.validate(o, bins: bins ?? o.defaultBins, tensor: tensor.name, session: session.name)
+            }
+            update.stats.state = .histogram(min: lo, max: hi, .canonical(h, method: m, onnxruntimeBins: bins))
         default:
             throw Self.histogramOptionsWithout(tensor.name, session: session.name)
         }
@@ -235,7 +285,7 @@ extension CalibrationRunner {
         guard let request = options.method else { return nil }
         guard settings.observer.kind == .histogram else { throw Self.histogramOptionsWithout(tensor, session: session) }
         do {
-            return try request.method(for: settings.scheme.convention)
+            return try request.method(for: settings.scheme.convention.methodTool)
         } catch {
             throw StoreError.incompatible(session: session, tensor: tensor, error.description)
         }
@@ -252,8 +302,9 @@ extension CalibrationRunner {
     static func histogramOptionsWithout(_ tensor: String, session: String) -> Error {
         StoreError.incompatible(
             session: session, tensor: tensor,
-            "--method reads an AIMET or onnxruntime histogram, and --bins/--collect feed onnxruntime's "
-                + "(--observer histogram --convention aimet|onnxruntime), which this tensor does not keep")
+            "--method reads an AIMET, onnxruntime or calib histogram, --bins is onnxruntime's num_bins and --collect "
+                + "feeds onnxruntime's own histograms (--observer histogram --convention aimet|onnxruntime, or "
+                + "--histogram calib), which this tensor does not keep")
     }
 
     static let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -32,6 +32,8 @@ public struct RunOptions: Sendable {
     /// `--collect`: how this run feeds onnxruntime histograms; nil keeps the stored mode (`all` for
     /// a new tensor).
     public var collect: OnnxRuntimeCollect?
+    /// `--histogram`: the rules new histogram tensors follow (nil: by convention).
+    public var histogramRules: HistogramRules?
     /// The inputs read again from the start, for `--collect all`'s extent pass; nil when they
     /// cannot be (standard input).
     public var reread: (@Sendable () throws -> BatchReader)?

@@ -29,7 +29,8 @@ public enum StoreCheck {
                         stats.encoding(stored.scheme, channelAxis: r.tensor.channelAxis, choice: $0)
                     }
                     ?? stats.encoding(
-                        stored.scheme, channelAxis: r.tensor.channelAxis, method: set.method(for: stats.histogram?.convention))
+                        stored.scheme, channelAxis: r.tensor.channelAxis,
+                        method: set.method(for: stats.histogram.map { $0.convention ?? stored.scheme.convention.methodTool }))
                 guard let difference = difference(stored, derived) else { continue }
                 findings.append(
                     CheckFinding(

@@ -20,7 +20,11 @@ public struct EncodingExport {
         // observed min/max), computed once; the others write the observed range they label as such.
         var ranges: [ExactName: (min: [Float], max: [Float])] = [:]
         if format.writesRanges {
-            for r in reports { if let range = r.stats?.calibratedRange() { ranges[ExactName(r.tensor.name)] = range } }
+            for r in reports {
+                if let range = r.stats?.calibratedRange(for: r.encoding.scheme.convention) {
+                    ranges[ExactName(r.tensor.name)] = range
+                }
+            }
         }
         func content(_ reports: [TensorReport]) -> ExportContent {
             ExportContent(session: session, reports: reports, ranges: reports.map { ranges[ExactName($0.tensor.name)] })
@@ -60,7 +64,9 @@ public struct EncodingExport {
     ) throws {
         guard format.writesRanges else { return }
         var given: [String] = []
-        let rangesFollowMethod = reports.contains { $0.stats?.histogram?.convention == .onnxruntime }
+        let rangesFollowMethod = reports.contains { r in
+            r.stats?.histogram.map { $0.convention == .onnxruntime || $0.convention == nil } ?? false
+        }
         if method != nil && !rangesFollowMethod { given.append("--method") }
         if let c = override.convention { given.append("--convention \(c.rawValue)") }
         if let b = override.bitwidth { given.append("--bitwidth \(b)") }

@@ -210,11 +210,13 @@ public struct ShardMerge {
 
     /// The reference-exact histograms (aimet, pytorch, onnxruntime) re-bin as batches widen the
     /// range, so their counts depend on batch order: two shards' histograms cannot give one run's.
+    /// calib's canonical histogram merges exactly (`--histogram calib`).
     static func refuseHistogram(_ stats: TensorStats, what: String) throws {
-        guard let h = stats.histogram else { return }
+        guard let h = stats.histogram, let tool = h.convention else { return }
         throw MergeError(
-            "\(what) holds \(h.convention.rawValue) histograms: they are re-binned in the order batches arrive, so shards observed "
-                + "apart cannot be combined into what one run would give; calibrate the shards with --observer minmax")
+            "\(what) holds \(tool.rawValue) histograms: they are re-binned in the order batches arrive, so shards observed "
+                + "apart cannot be combined into what one run would give; calibrate the shards with --observer histogram "
+                + "--histogram calib (exactly mergeable) or --observer minmax")
     }
 
     /// The settings every shard must share for their statistics to mean the same thing.
@@ -267,6 +269,13 @@ public struct ShardMerge {
         of repeated: [BatchRecord], in shardBatches: Int, stats: TensorStats, tensor: TensorRecord, input: MergeInput,
         example: String
     ) throws -> (batches: Int, elements: Int) {
+        if stats.histogram != nil {
+            throw MergeError(
+                "\(input.name), tensor '\(tensor.name)': \(repeated.count) of the shard's batches are already merged (e.g. "
+                    + "\(repeated[0].source), as \(example)); a histogram does not record which counts each batch added, so "
+                    + "they cannot be counted once: re-run that shard without those batches (shards from one `--shard I/N` "
+                    + "command line never overlap)")
+        }
         let perBatch = tensor.shape.reduce(1, *)
         guard stats.batches == shardBatches, stats.nonfinite == 0, stats.elements == stats.batches * perBatch else {
             throw MergeError(

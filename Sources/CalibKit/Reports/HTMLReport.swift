@@ -116,7 +116,7 @@ public struct HTMLReport: Sendable {
             }
             h += "<p class=\"outliers\">outlier channels: \(Self.escape(named.joined(separator: "; ")))</p>\n"
         }
-        if let hist = stats.histogram, let eval = hist.evaluationHistogram,
+        if let eval = stats.evaluationHistogram,
             let methods = try? MethodComparison(session: session.name, reports: [r])
         {
             h += HistogramPlot(counts: eval.counts, edges: eval.edges, candidates: methods.rows[0].candidates).svg

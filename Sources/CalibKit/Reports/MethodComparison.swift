@@ -27,6 +27,13 @@ public struct MethodComparison: Sendable {
         public var candidates: [Candidate]
         /// Index of the highest SQNR (the first on a tie), nil when none has one.
         public var best: Int?
+
+        /// Whose methods: the histogram's tool, or for the canonical histogram "calib" and the
+        /// convention whose methods were derived from it.
+        public var tool: String {
+            guard let h = tensor.stats?.histogram else { return "" }
+            return h.convention?.rawValue ?? "calib: \(tensor.encoding.scheme.convention.rawValue)"
+        }
     }
 
     public var session: String
@@ -40,7 +47,7 @@ public struct MethodComparison: Sendable {
         var rows: [Row] = []
         var without: [String] = []
         for r in reports {
-            guard let stats = r.stats, let h = stats.histogram, let eval = h.evaluationHistogram else {
+            guard let stats = r.stats, let h = stats.histogram, let eval = stats.evaluationHistogram else {
                 without.append(r.tensor.name)
                 continue
             }
@@ -55,26 +62,42 @@ public struct MethodComparison: Sendable {
             }
             let minmax = Encoding(observedMin: stats.min, observedMax: stats.max, scheme: scheme, channelAxis: nil)
             add("minmax", nil, minmax, isDefault: false)
-            switch h {
-            case .pytorch:
-                add("l2", nil, stats.encoding(scheme, channelAxis: nil), isDefault: true)
-            case .aimet(_, _, let stored):
-                for m: AimetHistogramMethod in [.percentile(99.9), .percentile(99.99), .sqnr, .tfEnhanced] {
+            let aimetMethods: [AimetHistogramMethod] = [.percentile(99.9), .percentile(99.99), .sqnr, .tfEnhanced]
+            let ortMethods: [OnnxRuntimeHistogramMethod] = [
+                .entropy(quantizedBins: 128), .percentile(99.999, symmetric: true), .percentile(99.99, symmetric: true),
+                .percentile(99.999, symmetric: false), .distribution,
+            ]
+            func addAimet(stored: AimetHistogramMethod) {
+                for m in aimetMethods {
                     add(
                         Self.name(.aimet(m)), .aimet(m), stats.encoding(scheme, channelAxis: nil, method: .aimet(m)),
                         isDefault: m == stored)
                 }
-            case .onnxruntime(let hs, let stored, _):
-                let bins = hs.first?.bins ?? 0
-                let methods: [OnnxRuntimeHistogramMethod] = [
-                    .entropy(quantizedBins: 128), .percentile(99.999, symmetric: true), .percentile(99.99, symmetric: true),
-                    .percentile(99.999, symmetric: false), .distribution,
-                ]
-                for m in (methods.contains(stored) ? methods : [stored] + methods) where (try? m.validate(bins: bins)) != nil {
+            }
+            func addOnnxRuntime(stored: OnnxRuntimeHistogramMethod, bins: Int) {
+                for m in (ortMethods.contains(stored) ? ortMethods : [stored] + ortMethods)
+                where (try? m.validate(bins: bins)) != nil {
                     add(
                         Self.name(.onnxruntime(m)), .onnxruntime(m),
                         stats.encoding(scheme, channelAxis: nil, method: .onnxruntime(m)),
                         isDefault: m == stored)
+                }
+            }
+            switch h {
+            case .pytorch:
+                add("l2", nil, stats.encoding(scheme, channelAxis: nil), isDefault: true)
+            case .aimet(_, _, let stored):
+                addAimet(stored: stored)
+            case .onnxruntime(let hs, let stored, _):
+                addOnnxRuntime(stored: stored, bins: hs.first?.bins ?? 0)
+            case .canonical(_, let stored, let bins):
+                // The methods of the convention the tensor is encoded with, each on its own grid.
+                switch CanonicalMethods.method(for: scheme.convention, stored: stored) {
+                case .aimet(let m)?: addAimet(stored: m)
+                case .onnxruntime(let m)?: addOnnxRuntime(stored: m, bins: bins ?? m.defaultBins)
+                case nil:
+                    let name = scheme.convention == .tensorrt ? "entropy" : "l2"
+                    add(name, nil, stats.encoding(scheme, channelAxis: nil), isDefault: true)
                 }
             }
             var best: Int?
@@ -113,7 +136,7 @@ public struct MethodComparison: Sendable {
                 let mark = [i == row.best ? "best" : nil, c.isDefault ? "default" : nil].compactMap { $0 }.joined(separator: ", ")
                 table.append([
                     .init(i == 0 ? row.tensor.tensor.name : ""),
-                    .init(i == 0 ? (row.tensor.stats?.histogram?.convention.rawValue ?? "") : ""),
+                    .init(i == 0 ? row.tool : ""),
                     .init(c.name), .init(Describe.number(c.encoding.min[0])), .init(Describe.number(c.encoding.max[0])),
                     .init(Describe.number(c.encoding.scale[0])), .init(Self.percent(c.quality.clipped)),
                     .init(c.quality.sqnr.map(Self.decibels) ?? "-"), .init(mark),
@@ -152,7 +175,8 @@ public struct MethodComparison: Sendable {
                     rows.map { row in
                         .object([
                             ("tensor", .string(row.tensor.tensor.name)),
-                            ("convention", .string(row.tensor.stats?.histogram?.convention.rawValue ?? "")),
+                            ("convention", .string(row.tensor.encoding.scheme.convention.rawValue)),
+                            ("histogram", .string(row.tensor.stats?.histogram?.rulesName ?? "")),
                             ("bitwidth", .int(row.tensor.encoding.scheme.bitwidth)),
                             ("best", row.best.map { .string(row.candidates[$0].name) } ?? .null),
                             (

@@ -18,12 +18,6 @@ public struct TensorSettings: Sendable, Hashable {
         try scheme.validate()
         try observer.validate()
         if observer.kind == .histogram {
-            guard [.pytorch, .aimet, .onnxruntime].contains(scheme.convention) else {
-                throw SchemeError(
-                    "--observer histogram follows one tool's histogram rules: --convention pytorch (torch's "
-                        + "HistogramObserver), aimet (percentile, SQNR, TF-enhanced) or onnxruntime (entropy, percentile, "
-                        + "distribution), not '\(scheme.convention.rawValue)'")
-            }
             guard observer.channelAxis == nil else {
                 throw SchemeError("the histogram observer is per tensor so far: use --per-tensor with --observer histogram")
             }
@@ -36,6 +30,9 @@ public struct TensorSettings: Sendable, Hashable {
     /// entropy when none is given, with the method's `num_bins` unless `options.bins` says.
     public func initialHistogram(_ options: HistogramOptions = HistogramOptions()) -> HistogramState? {
         guard observer.kind == .histogram else { return nil }
+        if (options.rules ?? HistogramRules.default(for: scheme.convention)) == .calib {
+            return .canonical(CanonicalHistogram(), method: options.method, onnxruntimeBins: options.bins)
+        }
         switch scheme.convention {
         case .pytorch: return .pytorch(TorchHistogram())
         case .aimet:
@@ -48,7 +45,8 @@ public struct TensorSettings: Sendable, Hashable {
             return .onnxruntime(
                 histograms: [OnnxRuntimeHistogram(kind: .signed, bins: bins), OnnxRuntimeHistogram(kind: .absolute, bins: bins)],
                 method: method, collect: options.collect ?? .all)
-        default: return nil
+        case .aimetLegacy, .tensorrt:
+            return nil  // HistogramRules.default gives calib for them
         }
     }
 
@@ -188,12 +186,32 @@ public struct HistogramOptions: Sendable, Hashable {
     public var method: HistogramMethod?
     public var bins: Int?
     public var collect: OnnxRuntimeCollect?
+    /// `--histogram`: whose rules a new histogram follows (nil: `HistogramRules.default(for:)`).
+    public var rules: HistogramRules?
 
-    public init(method: HistogramMethod? = nil, bins: Int? = nil, collect: OnnxRuntimeCollect? = nil) {
+    public init(
+        method: HistogramMethod? = nil, bins: Int? = nil, collect: OnnxRuntimeCollect? = nil, rules: HistogramRules? = nil
+    ) {
         self.method = method
         self.bins = bins
         self.collect = collect
+        self.rules = rules
     }
 
-    public var isEmpty: Bool { method == nil && bins == nil && collect == nil }
+    public var isEmpty: Bool { method == nil && bins == nil && collect == nil && rules == nil }
+}
+
+/// Which histogram a histogram observer keeps: the reference tool's own (order-dependent, bit-exact
+/// to that tool) or calib's canonical one (exactly mergeable, read by every convention's methods).
+public enum HistogramRules: String, Sendable, Hashable, CaseIterable {
+    /// `CanonicalHistogram`.
+    case calib
+    /// The encoding convention's tool: torch's HistogramObserver, AIMET's or onnxruntime's histograms.
+    case tool
+
+    /// `tool` where the convention's tool has histogram rules calib reproduces (aimet, pytorch,
+    /// onnxruntime), `calib` for the others (aimet-legacy, tensorrt).
+    public static func `default`(for convention: Convention) -> HistogramRules {
+        [.aimet, .pytorch, .onnxruntime].contains(convention) ? .tool : .calib
+    }
 }

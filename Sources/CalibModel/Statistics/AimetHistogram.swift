@@ -42,6 +42,13 @@ public struct AimetHistogram: Sendable, Hashable {
 
     /// Whether no batch with a finite value has been observed.
     public var isEmpty: Bool { counts.isEmpty }
+
+    /// `_create_bin_edges`: `i * step + min` in float32, a constant range widened by 0.5 each way.
+    public static func binEdges(min lo: Float, max hi: Float, binCount: Int) -> [Float] {
+        let (first, last) = lo == hi ? (lo - 0.5, hi + 0.5) : (lo, hi)
+        let step = (last - first) / Float(binCount)
+        return (0...binCount).map { Float($0) * step + first }
+    }
 }
 
 extension AimetHistogram {

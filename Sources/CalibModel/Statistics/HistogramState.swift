@@ -23,15 +23,26 @@ public enum HistogramState: Sendable, Equatable {
     /// one calibration. `method` is the one the default encoding follows, `collect` how later runs
     /// feed them (kept with the histograms for the same reasons as AIMET's method).
     case onnxruntime(histograms: [OnnxRuntimeHistogram], method: OnnxRuntimeHistogramMethod, collect: OnnxRuntimeCollect)
+    /// calib's canonical histogram (`--histogram calib`): exactly mergeable, and read by the methods
+    /// of whichever convention the tensor is encoded with, by projection onto that tool's grid.
+    /// `method` is the one the default encoding follows when it belongs to the convention's tool
+    /// (nil: that tool's default), `onnxruntimeBins` the `num_bins` of onnxruntime's methods (nil:
+    /// the method's default).
+    case canonical(CanonicalHistogram, method: HistogramMethod?, onnxruntimeBins: Int?)
 
-    /// Which tool's rules.
-    public var convention: Convention {
+    /// Which tool's rules the state follows; nil for the canonical histogram, which follows none
+    /// and serves every convention.
+    public var convention: Convention? {
         switch self {
         case .aimet: .aimet
         case .pytorch: .pytorch
         case .onnxruntime: .onnxruntime
+        case .canonical: nil
         }
     }
+
+    /// The convention, or "calib" for the canonical histogram: how messages name the state.
+    public var rulesName: String { convention?.rawValue ?? "calib" }
 }
 
 extension HistogramState {
@@ -62,7 +73,36 @@ extension HistogramState {
         }
     }
 
-    /// The state as one BLOB: the tag, the tool (1 aimet, 2 pytorch, 3 onnxruntime), the number of
+    /// A canonical state's method part: `num_bins` for onnxruntime's methods (u32, 0 for the
+    /// default), then 0 (the convention's default method), 1 and an AIMET method, or 2 and an
+    /// onnxruntime method (its collect byte unused).
+    static func bytes(canonical method: HistogramMethod?, bins: Int?) -> [UInt8] {
+        var out = withUnsafeBytes(of: UInt32(bins ?? 0).littleEndian) { Array($0) }
+        switch method {
+        case nil: out.append(0)
+        case .aimet(let m)?: out += [1] + bytes(m)
+        case .onnxruntime(let m)?: out += [2] + m.bytes(collect: .all)
+        }
+        return out
+    }
+
+    static func canonicalMethod(_ bytes: ArraySlice<UInt8>) throws(HistogramBytesError) -> (HistogramMethod?, Int?) {
+        let b = Array(bytes)
+        guard b.count >= 5 else { throw HistogramBytesError("truncated calib histogram method") }
+        let bins = Int(UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24)
+        guard bins <= OnnxRuntimeHistogram.maxBins else { throw HistogramBytesError("\(bins) onnxruntime bins") }
+        let rest = b[5...]
+        let method: HistogramMethod?
+        switch b[4] {
+        case 0 where rest.isEmpty: method = nil
+        case 1: method = .aimet(try Self.method(rest))
+        case 2: method = .onnxruntime(try OnnxRuntimeHistogramMethod.read(rest).0)
+        default: throw HistogramBytesError("not a calib histogram method")
+        }
+        return (method, bins == 0 ? nil : bins)
+    }
+
+    /// The state as one BLOB: the tag, the tool (1 aimet, 2 pytorch, 3 onnxruntime, 4 calib), the number of
     /// parts and, for aimet, how many are main histograms (u32 each), then each part as a u32 length
     /// and its own serialised bytes, all little-endian (for aimet the main histograms, the
     /// TF-enhanced ones and the method). Its size depends on the bins and channels,
@@ -83,6 +123,10 @@ extension HistogramState {
             tool = 3
             parts = hs.map(\.serialized) + [method.bytes(collect: collect)]
             mainCount = hs.count
+        case .canonical(let h, let method, let bins):
+            tool = 4
+            parts = [h.serialized(), Self.bytes(canonical: method, bins: bins)]
+            mainCount = 1
         }
         var out = Self.magic + [tool]
         func put(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
@@ -145,6 +189,12 @@ extension HistogramState {
                 throw HistogramBytesError("an onnxruntime state holds one histogram of each kind, at one bin count")
             }
             self = .onnxruntime(histograms: hs, method: method, collect: collect)
+        case 4:
+            guard count == 2, mainCount == 1 else {
+                throw HistogramBytesError("a calib state holds its histogram and its method")
+            }
+            let (method, bins) = try Self.canonicalMethod(parts[1])
+            self = .canonical(try CanonicalHistogram(serialized: parts[0]), method: method, onnxruntimeBins: bins)
         default:
             throw HistogramBytesError("unknown histogram tool \(tool)")
         }

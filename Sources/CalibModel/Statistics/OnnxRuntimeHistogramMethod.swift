@@ -259,3 +259,9 @@ public enum TensorMethodChoice: Sendable, Hashable {
         }
     }
 }
+
+extension Convention {
+    /// Whose histogram methods a canonical histogram encoded under this convention is read with:
+    /// AIMET's for both AIMET conventions, the convention's own otherwise.
+    public var methodTool: Convention { self == .aimetLegacy ? .aimet : self }
+}

@@ -78,13 +78,6 @@ extension AimetHistogram {
         max = newMax
     }
 
-    /// `_create_bin_edges`: `i * step + min` in float32, a constant range widened by 0.5 each way.
-    static func binEdges(min lo: Float, max hi: Float, binCount: Int) -> [Float] {
-        let (first, last) = lo == hi ? (lo - 0.5, hi + 0.5) : (lo, hi)
-        let step = (last - first) / Float(binCount)
-        return (0...binCount).map { Float($0) * step + first }
-    }
-
     /// `_get_bin_num`: `min(int32((x - min) / width), B - 1)`.
     static func binNumber(_ x: Float, min lo: Float, width: Float, binCount: Int) -> Int {
         let position = (x - lo) / width

@@ -1,0 +1,91 @@
+// Counting for calib's canonical histogram: a bin per float32 bit-pattern prefix, so the work per
+// value is a shift and an increment, plus the magnitude bounds that keep drains short.
+#include "ck_histogram.h"
+#include "ckernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+static void count_portable(const uint8_t *p, size_t n, unsigned shift, uint32_t *table, uint32_t *lo, uint32_t *hi) {
+    uint32_t mn = *lo, mx = *hi;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, p + 4 * i, 4);
+        table[b >> shift]++;
+        uint32_t m = (b & 0x7fffffffu) >> shift;
+        if (m > mx) mx = m;
+        if (m && m < mn) mn = m;
+    }
+    *lo = mn;
+    *hi = mx;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void count_avx2(
+    const uint8_t *p, size_t n, unsigned shift, uint32_t *table, uint32_t *lo, uint32_t *hi) {
+    const __m128i s = _mm_cvtsi32_si128((int)shift);
+    const __m256i abs = _mm256_set1_epi32(0x7fffffff);
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i mn = _mm256_set1_epi32((int)*lo), mx = _mm256_set1_epi32((int)*hi);
+    size_t i = 0;
+    uint32_t idx[16];
+    for (; i + 16 <= n; i += 16) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(p + 4 * i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(p + 4 * i + 32));
+        _mm256_storeu_si256((__m256i *)idx, _mm256_srl_epi32(a, s));
+        _mm256_storeu_si256((__m256i *)(idx + 8), _mm256_srl_epi32(b, s));
+        __m256i ma = _mm256_srl_epi32(_mm256_and_si256(a, abs), s);
+        __m256i mb = _mm256_srl_epi32(_mm256_and_si256(b, abs), s);
+        mx = _mm256_max_epu32(mx, _mm256_max_epu32(ma, mb));
+        // Zeros (magnitude bin 0) become all-ones, so they never lower the minimum.
+        ma = _mm256_or_si256(ma, _mm256_cmpeq_epi32(ma, zero));
+        mb = _mm256_or_si256(mb, _mm256_cmpeq_epi32(mb, zero));
+        mn = _mm256_min_epu32(mn, _mm256_min_epu32(ma, mb));
+        for (int k = 0; k < 16; k++) table[idx[k]]++;
+    }
+    uint32_t lanes[8];
+    uint32_t l = *lo, h = *hi;
+    _mm256_storeu_si256((__m256i *)lanes, mn);
+    for (int k = 0; k < 8; k++) if (lanes[k] < l) l = lanes[k];
+    _mm256_storeu_si256((__m256i *)lanes, mx);
+    for (int k = 0; k < 8; k++) if (lanes[k] > h) h = lanes[k];
+    *lo = l;
+    *hi = h;
+    count_portable(p + 4 * i, n - i, shift, table, lo, hi);
+}
+#endif
+
+void ck_hist_count_f32(int isa, const void *data, size_t n, unsigned shift, uint32_t *table, uint32_t *lo, uint32_t *hi) {
+    if (isa == CK_ISA_BEST) isa = ck_best_isa();
+#if defined(__x86_64__)
+    if (isa == CK_ISA_AVX2) {
+        count_avx2((const uint8_t *)data, n, shift, table, lo, hi);
+        return;
+    }
+#endif
+    count_portable((const uint8_t *)data, n, shift, table, lo, hi);
+}
+
+size_t ck_hist_drain(uint32_t *table, uint32_t from, uint32_t to, uint32_t *bins, uint64_t *counts) {
+    size_t k = 0;
+    uint32_t i = from;
+    // Most of a range is empty: skip zeros 8 at a time.
+    for (; i < to && (i & 7); i++) {
+        if (table[i]) { bins[k] = i; counts[k++] = table[i]; table[i] = 0; }
+    }
+    for (; i + 8 <= to; i += 8) {
+        uint64_t w[4];
+        memcpy(w, table + i, 32);
+        if ((w[0] | w[1] | w[2] | w[3]) == 0) continue;
+        for (uint32_t j = i; j < i + 8; j++) {
+            if (table[j]) { bins[k] = j; counts[k++] = table[j]; table[j] = 0; }
+        }
+    }
+    for (; i < to; i++) {
+        if (table[i]) { bins[k] = i; counts[k++] = table[i]; table[i] = 0; }
+    }
+    return k;
+}

@@ -1,0 +1,77 @@
+import CKernels
+import CalibModel
+
+/// The dense counting table batches are counted into before they are folded into a
+/// `CanonicalHistogram`: one counter per bin of the grid (512 KiB at 8 mantissa bits), allocated once
+/// and reused, so counting a value is a shift and an increment with no allocation per batch. Not
+/// thread-safe: one per thread.
+public final class CanonicalCounter {
+    public let mantissaBits: Int
+    private let table: UnsafeMutablePointer<UInt32>
+    private var bins: [UInt32]
+    private var counts: [UInt64]
+
+    public init(mantissaBits: Int = CanonicalHistogram.defaultMantissaBits) {
+        precondition((1...16).contains(mantissaBits))
+        self.mantissaBits = mantissaBits
+        let n = 1 << (9 + mantissaBits)
+        table = .allocate(capacity: n)
+        table.initialize(repeating: 0, count: n)
+        bins = [UInt32](repeating: 0, count: n)
+        counts = [UInt64](repeating: 0, count: n)
+    }
+
+    deinit { table.deallocate() }
+
+    /// Folds `count` little-endian float32 values at `data` (any alignment) into `histogram`. The
+    /// order of the values does not matter, so any memory layout is read as it lies. Non-finite
+    /// values are not counted.
+    public func observe(float32 data: UnsafeRawPointer, count: Int, into histogram: inout CanonicalHistogram) {
+        precondition(histogram.mantissaBits == mantissaBits, "a counter of another grid")
+        let shift = UInt32(23 - mantissaBits)
+        var done = 0
+        while done < count {
+            let n = min(count - done, Int(CK_HIST_MAX_RUN))
+            var lo = UInt32.max
+            var hi: UInt32 = 0
+            ck_hist_count_f32(Int32(CK_ISA_BEST), data + 4 * done, n, shift, table, &lo, &hi)
+            done += n
+            drain(lo: lo, hi: hi, into: &histogram)
+        }
+    }
+
+    /// `observe` for float32 values in memory.
+    public func observe(_ values: UnsafeBufferPointer<Float>, into histogram: inout CanonicalHistogram) {
+        guard let base = values.baseAddress else { return }
+        observe(float32: UnsafeRawPointer(base), count: values.count, into: &histogram)
+    }
+
+    /// Moves the counted bins into `histogram`: zeros, then magnitude bins `lo...hi` of each sign
+    /// (what the kernel saw), clearing the table behind.
+    private func drain(lo: UInt32, hi: UInt32, into histogram: inout CanonicalHistogram) {
+        let m = UInt32(mantissaBits)
+        let sign = UInt32(1) << (8 + m)
+        let infinite = UInt32(0xFF) << m
+        let top = Swift.min(hi, infinite - 1)
+        var k = 0
+        bins.withUnsafeMutableBufferPointer { b in
+            counts.withUnsafeMutableBufferPointer { c in
+                func take(_ from: UInt32, _ to: UInt32) {
+                    guard from < to else { return }
+                    k += ck_hist_drain(table, from, to, b.baseAddress! + k, c.baseAddress! + k)
+                }
+                let start = Swift.max(lo, 1)
+                take(0, 1)
+                take(start, top + 1)
+                take(sign, sign + 1)
+                take(sign | start, (sign | top) + 1)
+            }
+        }
+        if hi >= infinite {
+            // NaN/Inf counters (exponent 255 of both signs) are cleared, never kept.
+            (table + Int(infinite)).update(repeating: 0, count: 1 << mantissaBits)
+            (table + Int(sign | infinite)).update(repeating: 0, count: 1 << mantissaBits)
+        }
+        histogram.merge(bins: Array(bins[0..<k]), counts: Array(counts[0..<k]))
+    }
+}
