@@ -8,7 +8,7 @@ let usage = """
     usage: calib-bench [--quick] [--section N]... [--reps R] [--python PATH] [--no-baseline]
 
       --quick         small inputs (a smoke run of every section in well under a minute)
-      --section N     run only section N (1 observers, 2 end to end, 3 store); repeatable
+      --section N     run only section N (1 observers, 2 end to end, 3 store, 4 histograms); repeatable
       --reps R        repetitions per measurement, the best is kept (default 7, 3 with --quick)
       --python PATH   interpreter for bench/baseline.py (default $CALIB_BENCH_PYTHON or python3)
       --no-baseline   skip the numpy/torch baselines
@@ -25,7 +25,7 @@ while let arg = args.popFirst() {
     case "--quick": quick = true
     case "--no-baseline": withBaseline = false
     case "--section":
-        guard let v = args.popFirst().flatMap(Int.init), (1...3).contains(v) else {
+        guard let v = args.popFirst().flatMap(Int.init), (1...4).contains(v) else {
             print(usage)
             exit(64)
         }
@@ -50,7 +50,7 @@ while let arg = args.popFirst() {
         exit(64)
     }
 }
-if sections.isEmpty { sections = [1, 2, 3] }
+if sections.isEmpty { sections = [1, 2, 3, 4] }
 let repetitions = reps ?? (quick ? 3 : 7)
 
 #if DEBUG
@@ -67,6 +67,7 @@ do {
     }
     if sections.contains(2) { try EndToEndBench.run(quick: quick, reps: repetitions) }
     if sections.contains(3) { try StoreBench.run(quick: quick, reps: repetitions) }
+    if sections.contains(4) { try HistogramBench.run(quick: quick, reps: repetitions, python: withBaseline ? python : nil) }
 } catch {
     print("calib-bench: error: \(error)")
     exit(1)

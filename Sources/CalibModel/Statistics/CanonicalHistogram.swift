@@ -83,19 +83,25 @@ public struct CanonicalHistogram: Sendable, Hashable {
     }
 
     /// Adds sorted distinct bins with their counts (what a batch's counting table drains to).
-    public mutating func merge(bins b: [UInt32], counts c: [UInt64]) {
+    /// Once the first batches have been seen most batches add to bins already held, so counts are
+    /// added in place until a new bin shows up; only then are the arrays rebuilt.
+    public mutating func merge(bins b: UnsafeBufferPointer<UInt32>, counts c: UnsafeBufferPointer<UInt64>) {
         guard !b.isEmpty else { return }
-        guard !bins.isEmpty else {
-            bins = b
-            counts = c
-            return
-        }
-        var outBins: [UInt32] = []
-        var outCounts: [UInt64] = []
-        outBins.reserveCapacity(bins.count + b.count)
-        outCounts.reserveCapacity(bins.count + b.count)
         var i = 0
         var j = 0
+        while j < b.count {
+            while i < bins.count && bins[i] < b[j] { i += 1 }
+            guard i < bins.count && bins[i] == b[j] else { break }
+            counts[i] &+= c[j]
+            j += 1
+        }
+        guard j < b.count else { return }
+        var outBins: [UInt32] = []
+        var outCounts: [UInt64] = []
+        outBins.reserveCapacity(bins.count + b.count - j)
+        outCounts.reserveCapacity(bins.count + b.count - j)
+        outBins += bins[..<i]
+        outCounts += counts[..<i]
         while i < bins.count || j < b.count {
             if j == b.count || (i < bins.count && bins[i] < b[j]) {
                 outBins.append(bins[i])
@@ -114,6 +120,11 @@ public struct CanonicalHistogram: Sendable, Hashable {
         }
         bins = outBins
         counts = outCounts
+    }
+
+    /// `merge(bins:counts:)` for arrays.
+    public mutating func merge(bins b: [UInt32], counts c: [UInt64]) {
+        b.withUnsafeBufferPointer { b in c.withUnsafeBufferPointer { c in merge(bins: b, counts: c) } }
     }
 
     /// Bins with their value bounds and counts, ascending by value (negative bins first).

@@ -72,6 +72,10 @@ public final class CanonicalCounter {
             (table + Int(infinite)).update(repeating: 0, count: 1 << mantissaBits)
             (table + Int(sign | infinite)).update(repeating: 0, count: 1 << mantissaBits)
         }
-        histogram.merge(bins: Array(bins[0..<k]), counts: Array(counts[0..<k]))
+        bins.withUnsafeBufferPointer { b in
+            counts.withUnsafeBufferPointer { c in
+                histogram.merge(bins: UnsafeBufferPointer(rebasing: b[0..<k]), counts: UnsafeBufferPointer(rebasing: c[0..<k]))
+            }
+        }
     }
 }
