@@ -2,7 +2,7 @@
 """Histogram baselines for calib-bench: the reference tools' own histogram observers on the same
 float32 data calib-bench measures (a raw little-endian file it writes), one thread.
 
-  torch.ao.quantization.HistogramObserver (2048 bins): forward() per batch
+  torch.ao.quantization.HistogramObserver (2048 bins): forward() per batch (no calculate_qparams)
   onnxruntime.quantization.calibrate.HistogramCollector: collect() of every batch at once, as
     quantize_static calls it (entropy: the signed histogram, 128 and 2048 bins; percentile
     symmetric: the |x| one, 2048 bins)
@@ -12,6 +12,8 @@ GB/s is input bytes / wall time, best of --reps. A tool that is not importable i
   python3 bench/histogram_baseline.py --data FILE --batches 16 [--reps 3] [--json]
 """
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
@@ -64,9 +66,8 @@ def main():
             obs = HistogramObserver(bins=2048)
             for t in tensors:
                 obs(t)
-            obs.calculate_qparams()
 
-        report("torch HistogramObserver (2048 bins) + qparams", best(torch_observer, args.reps))
+        report("torch HistogramObserver (2048 bins) forward", best(torch_observer, args.reps))
     except ImportError:
         pass
 
@@ -81,7 +82,8 @@ def main():
                 c = HistogramCollector(
                     method=method, symmetric=symmetric, num_bins=bins, num_quantized_bins=128, percentile=99.999,
                     scenario="same")
-                c.collect({"x": list(batches)})
+                with contextlib.redirect_stdout(io.StringIO()):  # it prints progress
+                    c.collect({"x": list(batches)})
             return run
 
         report("onnxruntime HistogramCollector entropy 128 bins (collect)", best(ort("entropy", False, 128), args.reps))

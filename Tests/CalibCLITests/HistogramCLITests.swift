@@ -2,6 +2,9 @@ import CalibTestSupport
 import Foundation
 import Testing
 
+@testable import CalibDerivation
+@testable import CalibModel
+@testable import CalibObservers
 @testable import CalibSupport
 
 /// torch's HistogramObserver and AIMET's histogram analyzers through the command line (`calib run
@@ -204,6 +207,50 @@ import Testing
         Self.expectGolden(golden, try Self.export(golden, runs: [Array(paths[..<2]), Array(paths[2...])]))
     }
 
+    /// Per-channel AIMET histograms through the CLI, on axis 0 (weights: each channel its own rows)
+    /// and axis 1 (AIMET bins later batches from row c of the [channels, -1] reshape): the exported
+    /// per-channel encodings equal the library's fold of the same batches, for each AIMET method,
+    /// re-derived without reading data again.
+    @Test(arguments: [0, 1])
+    func perChannelAimetHistograms(axis: Int) throws {
+        let golden = AimetHistogramCase.aimet[0]
+        let dir = TemporaryDirectory()
+        let db = dir.path("h.sqlite")
+        let run = try CLI.run(
+            [
+                "run", "--db", db, "--session", "s", "--observer", "histogram", "--convention", "aimet", "--per-channel-axis",
+                "\(axis)",
+            ]
+                + golden.batchPaths)
+        #expect(run.status == 0, "\(run.stderr)")
+        let batches = try golden.batches()
+        for (method, flags) in [
+            (AimetHistogramMethod.tfEnhanced, [String]()), (.sqnr, ["--method", "sqnr"]),
+            (.percentile(99.9), ["--method", "percentile", "--percentile", "99.9"]),
+        ] {
+            let encodings = try Self.exportJSON(db: db, dir: dir, flags)
+            for name in ["act", "relu"] {
+                let shape = [64, 256]
+                var main = [AimetHistogram](repeating: AimetHistogram(method: method), count: shape[axis])
+                for b in batches {
+                    b[name]!.withUnsafeBufferPointer {
+                        AimetHistogram.observe(&main, channelsOf: $0, shape: shape, channelAxis: axis)
+                    }
+                }
+                let scheme = QuantScheme(convention: .aimet, bitwidth: 8, symmetric: false, signed: false)
+                let expected = Encoding(aimetHistograms: main, method: method, scheme: scheme, channelAxis: axis)
+                let e = try #require(encodings[name])
+                #expect(GoldenCase.floats(e["scale"]!).count == shape[axis])
+                expectSameBits(GoldenCase.floats(e["scale"]!), expected.scale, "\(name) axis \(axis) \(method) scale")
+                #expect(GoldenCase.floats(e["offset"]!).map { Int($0) } == expected.offset, "\(name) axis \(axis) offset")
+            }
+        }
+        let check = try CLI.run(["check", "--db", db])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let methods = try CLI.run(["methods", "--db", db, "s"])
+        #expect(methods.status != 0 && methods.stderr.contains("holds a per-tensor histogram"), "\(methods.stderr)")
+    }
+
     /// Settings the histogram observer refuses, and a histogram never mixed with min/max batches or
     /// re-derived under another tool's convention; each refusal leaves the store as it was.
     @Test func refusals() throws {
@@ -224,7 +271,8 @@ import Testing
                 "1",
             ]
                 + golden.batchPaths)
-        #expect(perChannel.status != 0 && perChannel.stderr.contains("per tensor"), "\(perChannel.stderr)")
+        #expect(
+            perChannel.status != 0 && perChannel.stderr.contains("per-channel histograms are AIMET's"), "\(perChannel.stderr)")
         let first = try CLI.run(["run", "--db", db, "--session", "s"] + Self.flags(golden) + [golden.batchPaths[0]])
         #expect(first.status == 0, "\(first.stderr)")
         let before = try CLI.run(["export", "--db", db, "s", "--format", "json"])

@@ -66,6 +66,6 @@ import Testing
         let plain = try CLI.run(["run", "--db", db, "--session", "mm", CLITests.sample])
         #expect(plain.status == 0)
         let none = try CLI.run(["methods", "--db", db, "mm"])
-        #expect(none.status != 0 && none.stderr.contains("holds a histogram"), "\(none.stderr)")
+        #expect(none.status != 0 && none.stderr.contains("holds a per-tensor histogram"), "\(none.stderr)")
     }
 }

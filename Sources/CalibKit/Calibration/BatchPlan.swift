@@ -127,9 +127,17 @@ extension CalibrationRunner {
                 h.observe(values)
                 state = .pytorch(h)
             case .aimet(var main, var tf, let method):
-                // Per tensor (TensorSettings.validate): one histogram of each kind.
-                main[0].observe(values)
-                tf[0].observe(values)
+                if let axis = updates[i].record.channelAxis {
+                    // One pair per channel, as AIMET's per-channel quantizer bins them.
+                    let shape = tensors[i].shape
+                    values.withUnsafeBufferPointer { v in
+                        AimetHistogram.observe(&main, channelsOf: v, shape: shape, channelAxis: axis)
+                        AimetHistogram.observe(&tf, channelsOf: v, shape: shape, channelAxis: axis)
+                    }
+                } else {
+                    main[0].observe(values)
+                    tf[0].observe(values)
+                }
                 state = .aimet(main: main, tfEnhanced: tf, method: method)
             case .onnxruntime(var hs, let method, let collect):
                 let name = updates[i].record.name
@@ -208,9 +216,20 @@ extension CalibrationRunner {
             let histogram = try HistogramOptions(
                 method: resolvedMethod(settings, tensor: tensor.name, session: session.name), bins: options.bins,
                 collect: options.collect, rules: options.histogramRules)
+            if observer.kind == .histogram, axis != nil, channels > Self.maximumHistogramChannels {
+                throw StoreError.incompatible(
+                    session: session.name, tensor: tensor.name,
+                    "per-channel axis \(axis!) has \(channels) channels; per-channel AIMET histograms keep about 20 KiB a "
+                        + "channel, so calib holds them for at most \(Self.maximumHistogramChannels) channels (84 MiB a tensor)")
+            }
             if let initial = TensorSettings(role: settings.role, observer: observer, scheme: settings.scheme)
-                .initialHistogram(histogram)
+                .initialHistogram(histogram, channels: channels)
             {
+                if case .canonical = initial, axis != nil {
+                    throw StoreError.incompatible(
+                        session: session.name, tensor: tensor.name,
+                        "calib's histogram is per tensor: use --per-tensor, or --histogram tool with --convention aimet")
+                }
                 if case .onnxruntime(let hs, let method, _) = initial {
                     try Self.validate(method, bins: hs[0].bins, tensor: tensor.name, session: session.name)
                 } else if case .canonical(_, let method, let bins) = initial, options.collect == nil {
@@ -308,6 +327,10 @@ extension CalibrationRunner {
     }
 
     static let cores = ProcessInfo.processInfo.activeProcessorCount
+
+    /// Per-channel AIMET histograms: 2048 + 512 bins of counts and edges per channel, about 20 KiB,
+    /// so 4096 channels hold 84 MiB per tensor, in memory while a run folds them and in the store.
+    static let maximumHistogramChannels = 4096
 
     /// Refuses to fold a batch into statistics that were observed with other settings.
     static func checkCompatible(

@@ -47,7 +47,9 @@ public struct MethodComparison: Sendable {
         var rows: [Row] = []
         var without: [String] = []
         for r in reports {
-            guard let stats = r.stats, let h = stats.histogram, let eval = stats.evaluationHistogram else {
+            // Per tensor only: a per-channel tensor would need a table per channel.
+            guard r.tensor.channelAxis == nil, let stats = r.stats, let h = stats.histogram, let eval = stats.evaluationHistogram
+            else {
                 without.append(r.tensor.name)
                 continue
             }
@@ -109,8 +111,8 @@ public struct MethodComparison: Sendable {
         }
         guard !rows.isEmpty else {
             throw ReportError(
-                "no selected tensor of session '\(session)' holds a histogram: methods are compared on one "
-                    + "(calibrate with --observer histogram --convention aimet|onnxruntime|pytorch)")
+                "no selected tensor of session '\(session)' holds a per-tensor histogram: methods are compared on one "
+                    + "(calibrate with --observer histogram and --per-tensor)")
         }
         self.rows = rows
         self.withoutHistogram = without

@@ -17,10 +17,10 @@ public struct TensorSettings: Sendable, Hashable {
     public func validate() throws(SchemeError) {
         try scheme.validate()
         try observer.validate()
-        if observer.kind == .histogram {
-            guard observer.channelAxis == nil else {
-                throw SchemeError("the histogram observer is per tensor so far: use --per-tensor with --observer histogram")
-            }
+        if observer.kind == .histogram && observer.channelAxis != nil && scheme.convention != .aimet {
+            throw SchemeError(
+                "per-channel histograms are AIMET's (--convention aimet); torch's, onnxruntime's and calib's are per "
+                    + "tensor: use --per-tensor with --observer histogram")
         }
     }
 
@@ -28,7 +28,9 @@ public struct TensorSettings: Sendable, Hashable {
     /// min/max observers. An AIMET state's default encoding follows `options.method`, TF-enhanced
     /// (AIMET's default quant scheme) when none is given; an onnxruntime state's follows it too,
     /// entropy when none is given, with the method's `num_bins` unless `options.bins` says.
-    public func initialHistogram(_ options: HistogramOptions = HistogramOptions()) -> HistogramState? {
+    /// AIMET's per-channel state holds one pair of histograms per channel (`channels`); the others
+    /// are per tensor.
+    public func initialHistogram(_ options: HistogramOptions = HistogramOptions(), channels: Int = 1) -> HistogramState? {
         guard observer.kind == .histogram else { return nil }
         if (options.rules ?? HistogramRules.default(for: scheme.convention)) == .calib {
             return .canonical(CanonicalHistogram(), method: options.method, onnxruntimeBins: options.bins)
@@ -37,7 +39,8 @@ public struct TensorSettings: Sendable, Hashable {
         case .pytorch: return .pytorch(TorchHistogram())
         case .aimet:
             return .aimet(
-                main: [AimetHistogram(method: .sqnr)], tfEnhanced: [AimetHistogram(method: .tfEnhanced)],
+                main: Array(repeating: AimetHistogram(method: .sqnr), count: channels),
+                tfEnhanced: Array(repeating: AimetHistogram(method: .tfEnhanced), count: channels),
                 method: options.method?.aimet ?? .tfEnhanced)
         case .onnxruntime:
             let method = options.method?.onnxruntime ?? .entropy(quantizedBins: 128)
