@@ -16,10 +16,11 @@ public enum Derivation {
     /// (encoding settings only), then `override`. Statistics settings in either are refused, since
     /// the statistics already exist. `method` derives every tensor with that histogram method instead
     /// of the one stored with its histogram (each tensor must hold a histogram of the method's tool,
-    /// with enough bins for it).
+    /// with enough bins for it). `methodTool` resolves `method` for canonical histograms against that
+    /// tool rather than the tensor's convention (a range format's tool: `export --format tensorrt`).
     public static func rederive(
         _ reports: [TensorReport], override: SettingsOverride, config: CalibrationConfig = CalibrationConfig(),
-        method request: MethodRequest? = nil
+        method request: MethodRequest? = nil, methodTool: Convention? = nil
     ) throws -> [TensorReport] {
         if override.touchesStatistics || config.rules.contains(where: \.settings.touchesStatistics) {
             throw SchemeError(
@@ -45,7 +46,7 @@ public enum Derivation {
                 )
             }
             let method = try request.map {
-                try Self.method($0, for: stats, convention: settings.scheme.convention, tensor: r.tensor.name)
+                try Self.method($0, for: stats, convention: methodTool ?? settings.scheme.convention, tensor: r.tensor.name)
             }
             var out = r
             out.tensor.role = settings.role

@@ -71,6 +71,10 @@ public protocol EncodingFormat: Sendable {
     /// options (`--bitwidth`, `--symmetric`, `--label`, ...) cannot change such an export, so the
     /// export stage refuses them instead of ignoring them.
     var writesRanges: Bool { get }
+    /// For a range format, the tool whose calibrator it stands for: a tensor holding calib's
+    /// canonical histogram gets that tool's method range (TensorRT's entropy in its cache,
+    /// onnxruntime's method in its tables). nil otherwise.
+    var rangeTool: Convention? { get }
     /// The entries this format cannot hold, with why (e.g. per-channel ranges in a per-tensor
     /// table). The export stage refuses them like the coverage check's findings, or leaves them out
     /// with `--allow-incomplete`, so no format drops or reshapes a tensor silently.
@@ -85,6 +89,7 @@ public protocol EncodingFormat: Sendable {
 extension EncodingFormat {
     public var writesDirectory: Bool { false }
     public var writesRanges: Bool { false }
+    public var rangeTool: Convention? { nil }
     public func unwritable(_ table: EncodingTable) -> [(tensor: String, reason: String)] { [] }
 
     public func write(_ content: ExportContent, options: ExportOptions, to output: ExportOutput) throws {

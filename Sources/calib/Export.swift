@@ -49,9 +49,16 @@ extension Calib {
 
         @Option(
             help:
-                "TensorRT calibration algorithm in the cache header (tensorrt format; default \(TensorRTExportOptions.defaultAlgorithm))."
+                "TensorRT calibration algorithm in the cache header (tensorrt format; default \(TensorRTExportOptions.defaultAlgorithm), EntropyCalibration2 for tensors with calib's histogram)."
         )
         var trtAlgorithm: String?
+
+        /// The cache's algorithm: TensorRT's entropy calibration when its ranges come from calib's
+        /// canonical histograms (what the range is), min/max otherwise.
+        static func algorithm(_ reports: [TensorReport]) -> String {
+            let entropy = reports.contains { r in r.stats?.histogram.map { $0.convention == nil } ?? false }
+            return entropy ? "EntropyCalibration2" : TensorRTExportOptions.defaultAlgorithm
+        }
 
         func run() throws {
             try reportingErrors {
@@ -68,7 +75,7 @@ extension Calib {
                 let (store, s) = try SessionRef(session, defaultDB: database.path).open()
                 let reports = try Derivation.rederive(
                     try store.selectedReports(session: s, label: label, tensors: tensors, onUnmatched: noteUnmatchedTensors),
-                    override: encoding.override, method: method.request)
+                    override: encoding.override, method: method.request, methodTool: exportFormat.rangeTool)
                 // --method changes onnxruntime histograms' ranges only: known once the reports are read.
                 try EncodingExport.refuseIgnoredOptions(
                     format: exportFormat, override: SettingsOverride(), label: "default", method: method.request, reports: reports
@@ -78,7 +85,7 @@ extension Calib {
                     options: ExportOptions(
                         tensorRT: TensorRTExportOptions(
                             version: trtVersion ?? TensorRTExportOptions.defaultVersion,
-                            algorithm: trtAlgorithm ?? TensorRTExportOptions.defaultAlgorithm)),
+                            algorithm: trtAlgorithm ?? Self.algorithm(reports))),
                     allowIncomplete: allowIncomplete)
                 if !export.leftOut.isEmpty {
                     let n = export.leftOut.count

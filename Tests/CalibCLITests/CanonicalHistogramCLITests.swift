@@ -177,6 +177,24 @@ import Testing
             let scale = GoldenCase.floats(e[name]!["scale"]!)[0]
             #expect(scale == amax / 127, "\(name): scale \(scale), amax \(amax)")
         }
+        // A session encoded for AIMET writes the same entropy ranges into a TensorRT cache: the range
+        // format's own tool reads the canonical histogram.
+        let aimet = dir.path("aimet.sqlite")
+        #expect(
+            try CLI.run(["run", "--db", aimet, "--session", "s"] + Self.flags + [OnnxRuntimeHistogramCLITests.batches]).status
+                == 0)
+        for source in [db, aimet] {
+            let cache = try CLI.run(["export", "--db", source, "s", "--format", "tensorrt"])
+            #expect(cache.status == 0, "\(cache.stderr)")
+            let lines = cache.stdout.split(separator: "\n")
+            #expect(lines.first == "TRT-100300-EntropyCalibration2", "\(lines.first ?? "")")
+            for line in lines.dropFirst() {
+                let parts = line.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+                let scale = Float(bitPattern: UInt32(parts[1], radix: 16)!)
+                #expect(scale == GoldenCase.floats(e[String(parts[0])]!["scale"]!)[0], "\(source) \(parts[0])")
+            }
+            #expect(lines.count == 1 + values.count)
+        }
         let refused = try CLI.run(["export", "--db", db, "s", "--format", "json", "--method", "entropy"])
         #expect(refused.status != 0)
         let tool = try CLI.run([

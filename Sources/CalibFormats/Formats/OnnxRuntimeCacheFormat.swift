@@ -9,6 +9,7 @@ public struct OnnxRuntimeCacheFormat: EncodingFormat {
     public var summary: String { "the JSON quantize_static(calibration_cache_path=...) loads" }
 
     public var writesRanges: Bool { true }
+    public var rangeTool: Convention? { .onnxruntime }
 
     public func unwritable(_ table: EncodingTable) -> [(tensor: String, reason: String)] {
         perChannel(table, holds: "ONNX Runtime calibration tables hold one range")

@@ -13,6 +13,7 @@ public struct OnnxRuntimeTableFormat: EncodingFormat, EncodingImportFormat {
     public var directoryMembers: [String] { ["calibration.json", "calibration.flatbuffers", "calibration.cache"] }
 
     public var writesRanges: Bool { true }
+    public var rangeTool: Convention? { .onnxruntime }
 
     public func unwritable(_ table: EncodingTable) -> [(tensor: String, reason: String)] {
         perChannel(table, holds: "ONNX Runtime calibration tables hold one range")

@@ -11,6 +11,7 @@ public struct TensorRTFormat: EncodingFormat, EncodingImportFormat {
     }
 
     public var writesRanges: Bool { true }
+    public var rangeTool: Convention? { .tensorrt }
 
     /// Per-channel entries, and entries whose scale would be zero or subnormal: an all-zero tensor
     /// (amax 0) or one whose values are all subnormal. TensorRT gets no usable scale from either

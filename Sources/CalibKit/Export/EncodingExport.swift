@@ -21,9 +21,10 @@ public struct EncodingExport {
         var ranges: [ExactName: (min: [Float], max: [Float])] = [:]
         if format.writesRanges {
             for r in reports {
-                if let range = r.stats?.calibratedRange(for: r.encoding.scheme.convention) {
-                    ranges[ExactName(r.tensor.name)] = range
-                }
+                // A canonical histogram serves the format's own tool; a tool's histogram, that tool.
+                let canonical = r.stats?.histogram.map { $0.convention == nil } ?? false
+                let tool = (canonical ? format.rangeTool : nil) ?? r.encoding.scheme.convention
+                if let range = r.stats?.calibratedRange(for: tool) { ranges[ExactName(r.tensor.name)] = range }
             }
         }
         func content(_ reports: [TensorReport]) -> ExportContent {
