@@ -5,11 +5,24 @@ extension TensorData {
     /// Every element converted to Float, in logical C order (Fortran-order data is transposed
     /// back), whatever the dtype and byte order.
     ///
-    /// A slow, allocating reference path for tests and small tools; observers read `bytes` directly.
+    /// An allocating path (float32 in native order is one copy, other types element by element) for
+    /// tests, small tools and the tool histograms, which fold decoded float32; the range kernel and
+    /// calib's histogram read `bytes` directly.
     public func floatValues() -> [Float] {
         let count = elementCount
-        var memoryOrder = [Float](repeating: 0, count: count)
-        for i in 0..<count { memoryOrder[i] = element(at: i) }
+        var memoryOrder: [Float]
+        if dtype == .float32 && byteOrder == .native && bytes.count >= count * 4 {
+            // The common case, copied whole (the bytes may be unaligned, so not bound in place).
+            memoryOrder = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if count > 0 {
+                    UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: bytes.baseAddress!, byteCount: count * 4)
+                }
+                initialized = count
+            }
+        } else {
+            memoryOrder = [Float](repeating: 0, count: count)
+            for i in 0..<count { memoryOrder[i] = element(at: i) }
+        }
         guard fortranOrder, shape.count > 1 else { return memoryOrder }
 
         // Column-major strides: the first logical axis varies fastest in memory.
