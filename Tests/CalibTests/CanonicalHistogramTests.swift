@@ -59,6 +59,24 @@ import Testing
         #expect(CanonicalHistogram.bin(-1, mantissaBits: 8) == 1 << 16 | 127 << 8)
     }
 
+    /// The vectorised kernel (chunks of 4096, bounds first) and the portable one count the same,
+    /// across chunk ends and tails, for every grid width.
+    @Test func vectorAndPortableKernelsAgree() {
+        var rng = SplitMix(seed: 11)
+        var values: [Float] = (0..<9_000).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())) }
+        values += [0, -0.0, 1, .nan, .infinity] + (0..<3).map { Float($0) * 1e-40 }
+        for bits in [1, 8, 11, 16] {
+            var fast = CanonicalHistogram(mantissaBits: bits)
+            var portable = CanonicalHistogram(mantissaBits: bits)
+            values.withUnsafeBufferPointer {
+                CanonicalCounter(mantissaBits: bits).observe($0, into: &fast)
+                CanonicalCounter(mantissaBits: bits, portable: true).observe($0, into: &portable)
+            }
+            #expect(fast == portable, "\(bits) bits")
+            #expect(Self.dictionary(fast) == Self.naive(values, mantissaBits: bits), "\(bits) bits")
+        }
+    }
+
     @Test func readsUnalignedFloat32WhereItLies() {
         let values: [Float] = (0..<1001).map { Float($0) * 0.37 - 150 }
         var bytes = [UInt8](repeating: 0, count: 1 + 4 * values.count)

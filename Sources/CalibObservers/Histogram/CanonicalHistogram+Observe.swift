@@ -7,13 +7,16 @@ import CalibModel
 /// thread-safe: one per thread.
 public final class CanonicalCounter {
     public let mantissaBits: Int
+    /// `CK_ISA_BEST`, or `CK_ISA_PORTABLE` (tests compare the two).
+    let isa: Int32
     private let table: UnsafeMutablePointer<UInt32>
     private var bins: [UInt32]
     private var counts: [UInt64]
 
-    public init(mantissaBits: Int = CanonicalHistogram.defaultMantissaBits) {
+    public init(mantissaBits: Int = CanonicalHistogram.defaultMantissaBits, portable: Bool = false) {
         precondition((1...16).contains(mantissaBits))
         self.mantissaBits = mantissaBits
+        isa = Int32(portable ? CK_ISA_PORTABLE : CK_ISA_BEST)
         let n = 1 << (9 + mantissaBits)
         table = .allocate(capacity: n)
         table.initialize(repeating: 0, count: n)
@@ -34,7 +37,7 @@ public final class CanonicalCounter {
             let n = min(count - done, Int(CK_HIST_MAX_RUN))
             var lo = UInt32.max
             var hi: UInt32 = 0
-            ck_hist_count_f32(Int32(CK_ISA_BEST), data + 4 * done, n, shift, table, &lo, &hi)
+            ck_hist_count_f32(isa, data + 4 * done, n, shift, table, &lo, &hi)
             done += n
             drain(lo: lo, hi: hi, into: &histogram)
         }
