@@ -57,7 +57,7 @@ extension TensorStats {
     /// The range a format that carries ranges, not encodings (onnxruntime's table, TensorRT's
     /// cache), writes: the observed min/max, or the range a histogram's method picks, which is
     /// what that tool's own calibrator writes (onnxruntime's method; torch's L2 search). AIMET's
-    /// analyzers give encodings, not ranges: their tensors carry the observed range. A canonical
+    /// analyzers give encodings, not ranges: the export stage writes their encoding's grid instead. A canonical
     /// histogram gives the range of `convention`'s method.
     public func calibratedRange(for convention: Convention) -> (min: [Float], max: [Float]) {
         switch histogram {

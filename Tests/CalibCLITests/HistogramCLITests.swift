@@ -176,8 +176,21 @@ import Testing
             "run", "--db", db, "--session", "a", "--observer", "histogram", "--method", "sqnr", golden.batchPaths[0],
         ])
         #expect(aimet.status == 0, "\(aimet.stderr)")
-        let ranges = try CLI.run(["export", "--db", db, "a", "--format", "tensorrt", "--method", "tf-enhanced"])
-        #expect(ranges.status != 0 && ranges.stderr.contains("--method would change nothing"), "\(ranges.stderr)")
+        // Range formats write an AIMET method's encoding grid (AIMET's get_min/get_max), at the method asked.
+        for method in [["--method", "tf-enhanced"], ["--method", "percentile", "--percentile", "99.9"]] {
+            let cache = try CLI.run(["export", "--db", db, "a", "--format", "tensorrt"] + method)
+            #expect(cache.status == 0, "\(cache.stderr)")
+            let json = try CLI.run(["export", "--db", db, "a", "--format", "json"] + method)
+            let doc = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+            let e = doc["encodings"] as! [String: [String: Any]]
+            for line in cache.stdout.split(separator: "\n").dropFirst() {
+                let parts = line.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+                let scale = Float(bitPattern: UInt32(parts[1], radix: 16)!)
+                let lo = GoldenCase.floats(e[parts[0]]!["min"]!)[0]
+                let hi = GoldenCase.floats(e[parts[0]]!["max"]!)[0]
+                #expect(scale == max(abs(lo), abs(hi)) / 127, "\(parts[0]) \(method)")
+            }
+        }
         let stray = try CLI.run(["export", "--db", db, "a", "--format", "json", "--percentile", "99"])
         #expect(stray.status != 0 && stray.stderr.contains("qualify a --method"), "\(stray.stderr)")
     }

@@ -24,7 +24,13 @@ public struct EncodingExport {
                 // A canonical histogram serves the format's own tool; a tool's histogram, that tool.
                 let canonical = r.stats?.histogram.map { $0.convention == nil } ?? false
                 let tool = (canonical ? format.rangeTool : nil) ?? r.encoding.scheme.convention
-                if let range = r.stats?.calibratedRange(for: tool) { ranges[ExactName(r.tensor.name)] = range }
+                if case .aimet? = r.stats?.histogram {
+                    // AIMET's analyzers give encodings: their range is the encoding's grid, as AIMET's
+                    // get_min/get_max report it (the method's, at the tensor's bitwidth).
+                    ranges[ExactName(r.tensor.name)] = (r.encoding.min, r.encoding.max)
+                } else if let range = r.stats?.calibratedRange(for: tool) {
+                    ranges[ExactName(r.tensor.name)] = range
+                }
             }
         }
         func content(_ reports: [TensorReport]) -> ExportContent {
@@ -57,17 +63,15 @@ public struct EncodingExport {
     /// Refuses options that cannot change an export in `format`, rather than ignoring them: a
     /// format that writes calibrated ranges (tensorrt, onnxruntime, onnxruntime-cache) is the same
     /// whatever the encoding options or the label (every label shares the session's statistics).
-    /// `--method` changes the range of onnxruntime histograms only (AIMET's analyzers give
-    /// encodings, not ranges): it is refused unless `reports` hold one.
+    /// `--method` changes the range of AIMET, onnxruntime and calib histograms (not torch's, which
+    /// has one method): it is refused unless `reports` hold one.
     public static func refuseIgnoredOptions(
         format: any EncodingFormat, override: SettingsOverride, label: String, method: MethodRequest? = nil,
         reports: [TensorReport] = []
     ) throws {
         guard format.writesRanges else { return }
         var given: [String] = []
-        let rangesFollowMethod = reports.contains { r in
-            r.stats?.histogram.map { $0.convention == .onnxruntime || $0.convention == nil } ?? false
-        }
+        let rangesFollowMethod = reports.contains { r in r.stats?.histogram.map { $0.convention != .pytorch } ?? false }
         if method != nil && !rangesFollowMethod { given.append("--method") }
         if let c = override.convention { given.append("--convention \(c.rawValue)") }
         if let b = override.bitwidth { given.append("--bitwidth \(b)") }
