@@ -123,7 +123,7 @@ final class BatchPipeline: @unchecked Sendable {
         }
     }
 
-    /// Hashes `pending` and folds each piece into the range of every tensor it completes rows of.
+    /// Hashes `pending` and folds each piece into the range of every tensor it holds bytes of.
     private func observe(_ pending: PendingBatch) throws -> Observed {
         let tensors = pending.tensors
         var chosen: [(index: Int, axis: Int?)] = []
