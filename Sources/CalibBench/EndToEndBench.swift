@@ -76,7 +76,7 @@ enum EndToEndBench {
         return now() - t
     }
 
-    static func run(quick: Bool, reps: Int) throws {
+    static func run(quick: Bool, reps: Int, python: String = "python3", withBaseline: Bool = true) throws {
         let batches = quick ? 8 : 64, tensors = 16
         let shape = quick ? [4, 128, 256] : [16, 128, 256]
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("calib-bench-\(getpid())").path
@@ -181,6 +181,7 @@ enum EndToEndBench {
             root: root, dir: dir, bytes: bytes, batches: batches, reps: reps, largestTensor: shape.reduce(1, *) * 4, quick: quick)
         try perChannelRuns(root: root, quick: quick)
         try perChannelMemoryRuns(root: root, quick: quick)
+        try WholeProcessBench.run(root: root, quick: quick, reps: reps, python: python, withBaseline: withBaseline)
     }
 
     /// Peak RSS of `calib run` on single tensors with many channels (issue 13, #7b): the observer's

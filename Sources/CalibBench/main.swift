@@ -65,7 +65,7 @@ do {
         let baseline = withBaseline ? Baseline.run(python: python, quick: quick, reps: repetitions) : nil
         ObserverBench.run(quick: quick, reps: repetitions, baseline: baseline)
     }
-    if sections.contains(2) { try EndToEndBench.run(quick: quick, reps: repetitions) }
+    if sections.contains(2) { try EndToEndBench.run(quick: quick, reps: repetitions, python: python, withBaseline: withBaseline) }
     if sections.contains(3) { try StoreBench.run(quick: quick, reps: repetitions) }
     if sections.contains(4) { try HistogramBench.run(quick: quick, reps: repetitions, python: withBaseline ? python : nil) }
 } catch {

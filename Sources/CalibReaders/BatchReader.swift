@@ -72,6 +72,36 @@ public final class BatchReader {
         return nil
     }
 
+    /// As `next(hash:)`, but a file batch comes mapped and parsed with its hash still to take
+    /// (`PendingBatch.hash(visit:)`), so the caller can observe each piece right after it is hashed.
+    /// Other batches (stdin frames, npz archives, npy directories) come hashed.
+    public func nextPending(hash hashAlgorithm: ContentHashAlgorithm = .current) throws -> PendingBatch? {
+        while index < sources.count {
+            let source = sources[index]
+            switch source {
+            case .safetensors(let path), .npy(let path):
+                index += 1
+                let file = try MappedFile(path: path)
+                let parsed = try file.guarded { try self.tensors(of: source, in: file) }
+                return PendingBatch(content: .mapped(source: path, file: file, tensors: parsed, algorithm: hashAlgorithm))
+            case .npz, .npyDirectory, .stream:
+                // npz members may be inflated copies, not bytes of the file: hashed whole first.
+                guard let batch = try next(hash: hashAlgorithm) else { continue }
+                return PendingBatch(content: .hashed(batch))
+            }
+        }
+        return nil
+    }
+
+    /// The tensors of a one-file batch, parsed from its mapping.
+    private func tensors(of source: BatchSource, in file: MappedFile) throws -> [TensorData] {
+        switch source {
+        case .safetensors(let path): try SafetensorsParser.tensors(in: file.bytes, storage: file, file: path)
+        case .npy(let path): [try NpyParser.tensor(in: file.bytes, name: Self.stem(path), storage: file, file: path, tensor: nil)]
+        case .npz, .npyDirectory, .stream: preconditionFailure("not a one-file batch")
+        }
+    }
+
     private func load(_ source: BatchSource, _ hashAlgorithm: ContentHashAlgorithm) throws -> Batch {
         switch source {
         case .safetensors(let path):

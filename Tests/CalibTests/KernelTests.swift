@@ -407,6 +407,33 @@ import Testing
         }
     }
 
+    /// The one-pass runner folds each tensor as its bytes are hashed, in whatever pieces the hash
+    /// takes (parts of rows and of channel runs too): the same bits as observing the tensor whole.
+    @Test func accumulatorFedInPiecesIsBitIdentical() {
+        var rng = Rng(seed: 13)
+        let specs: [(DType, [Int], Int?)] = [
+            (.float32, [40_001], nil), (.float16, [3, 5000], nil), (.float32, [8, 16, 20, 20], 1),
+            (.float32, [1, 64, 1100], 1), (.bfloat16, [410, 300], 1), (.float32, [20, 30, 100], 2),
+            (.float64, [7], nil), (.float64, [3000], nil), (.int8, [50, 7], 0), (.float32, [0, 4], 1),
+            (.float16, [2000, 30], 0), (.float32, [3, 7, 900], 1), (.float32, [0], 0), (.float32, [5, 1, 40], 1),
+        ]
+        for (dtype, shape, axis) in specs {
+            let t = Self.tensor(dtype, shape: shape, byteOrder: rng.chance(3) ? .big : .little, offset: 3, rng: &rng)
+            let whole = RangeKernel.observe(t, channelAxis: axis)
+            for piece in [1, 7, 4096, 65_537, 1 << 30] {
+                var a = RangeAccumulator(t, channelAxis: axis)
+                var ready = 0
+                while ready < t.bytes.count {
+                    ready = min(t.bytes.count, ready + piece)
+                    a.fold(upTo: ready)
+                    #expect(a.folded <= ready)
+                }
+                #expect(a.isComplete)
+                #expect(Self.same(a.result(), whole), "\(dtype) \(shape) axis \(String(describing: axis)) pieces of \(piece)")
+            }
+        }
+    }
+
     /// The benchmark's bandwidth yardstick reads every element once, in one stream or two.
     @Test func sumReadsEveryElement() {
         for n in [0, 1, 63, 64, 65, 1000, 100_003] {

@@ -69,6 +69,35 @@ import Glibc
         #expect(ContentHasher.hash(UnsafeRawBufferPointer(start: nil, count: 0), .xxh3_128) == "99aa06d3014798d86001c324468d497f")
     }
 
+    /// The one-pass read: a pending batch hashed piece by piece gives the same identity as
+    /// `next(hash:)` (`xxh128sum FILE`), and visits every piece end in order; batches hashed as they
+    /// are read (npz, npy directories) are visited once, with nil.
+    @Test(arguments: ["safetensors/mixed.safetensors", "npy/v1.npy", "npy", "npz/deflated.npz"])
+    func pendingBatchesHashAsTheReferenceImplementations(source: String) throws {
+        let entry = Expected.entry(source)
+        let path = Fixtures.path("readers/\(source)")
+        for piece in [1, 5, 64, 1 << 20] {
+            let reader = try BatchReader(inputs: [path])
+            let pending = try #require(try reader.nextPending())
+            var ends: [UnsafeRawPointer?] = []
+            let batch = try pending.hash(pieceBytes: piece) { ends.append($0) }
+            #expect(batch.contentHash == entry["xxh3_128"] as? String, "\(source) in pieces of \(piece)")
+            #expect(batch.tensors.map(\.name) == pending.tensors.map(\.name))
+            #expect(try reader.nextPending() == nil)
+            if let file = batch.tensors.first?.storage as? MappedFile,
+                source.hasSuffix(".safetensors") || source.hasSuffix(".npy")
+            {
+                let base = try #require(file.bytes.baseAddress)
+                let want = stride(from: piece, through: file.bytes.count + piece - 1, by: piece).map {
+                    base + min($0, file.bytes.count)
+                }
+                #expect(ends == want.map { Optional($0) })
+            } else {
+                #expect(ends.count == 1 && ends[0] == nil)
+            }
+        }
+    }
+
     @Test func npyDirectoryIsOneBatchInNameOrder() throws {
         let batch = try only(Reader.fixture("npy"))
         #expect(batch.source == Fixtures.path("readers/npy"))

@@ -53,15 +53,11 @@ extension CalibrationRunner {
     /// Observes every planned tensor of `batch`; touches nothing stored. Returns the batch's row and
     /// its tensors' new states.
     func observe(
-        _ batch: Batch, _ plan: [PlannedTensor], collectAll: inout CollectAll?
+        _ batch: Batch, _ plan: [PlannedTensor], observed: [(axis: Int?, range: BatchRange)?] = [],
+        collectAll: inout CollectAll?
     ) throws -> (BatchRecord, [TensorUpdate]) {
-        // Every core, pieces of at most a few MiB; each piece's pages are dropped from memory once
-        // read, so a run holds what it reads now, not whole batches.
         let tensors = plan.map(\.data)
-        let ranges = RangeKernel.observe(tensors, channelAxes: plan.map(\.update.record.channelAxis), threads: Self.cores) {
-            i, bytes in
-            tensors[i].releasePages(bytes)
-        }
+        let ranges = Self.ranges(of: batch, plan, observed: observed)
         var updates = plan.map(\.update)
         for (i, range) in ranges.enumerated() {
             if range.unreadable {

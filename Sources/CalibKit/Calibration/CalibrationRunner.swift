@@ -99,17 +99,19 @@ public final class CalibrationRunner {
         let opened = try openSession()
         var run = try state(of: opened)
         if !opened.created { try store.setStatus(.running, session: run.session.id) }
-        let prefetcher = Prefetcher(reader, hash: run.session.batchHash)
-        defer { prefetcher.stop() }
+        let pipeline = BatchPipeline(
+            reader, hash: run.session.batchHash, workers: Self.cores, select: selection(stored: run.tensors))
+        defer { pipeline.stop() }
         do {
             while true {
                 if let signal = options.stopSignal() { throw RunInterrupted(signal: signal, session: run.session.name) }
-                guard let next = try prefetcher.next(timeout: Self.wakeInterval) else { break }
-                guard let batch = next.batch else {
+                guard let next = try pipeline.next(timeout: Self.wakeInterval) else { break }
+                guard let observed = next.observed else {
                     // Nothing arrived: what waits is committed once due, however long the producer idles.
                     if run.collectAll == nil && run.pending.isDue(options.commitPolicy) { try commit(&run, onEvent) }
                     continue
                 }
+                let batch = observed.batch
                 if let stored = try storedCopy(of: batch, &run, onEvent) {
                     try skip(batch, stored: stored, &run, onEvent)
                     continue
@@ -120,7 +122,7 @@ public final class CalibrationRunner {
                     try commit(&run, onEvent)
                     run.collectAll = try extentPass(run)
                 }
-                let (record, updates) = try observe(batch, planned, collectAll: &run.collectAll)
+                let (record, updates) = try observe(batch, planned, observed: observed.ranges, collectAll: &run.collectAll)
                 // The hash was taken before observing: both must have read the same bytes.
                 try batch.checkUnchanged()
                 for t in updates { run.tensors[t.record.name] = t }
@@ -153,6 +155,27 @@ public final class CalibrationRunner {
         }
         run.summary.seconds = Date().timeIntervalSince(start)
         return run.summary
+    }
+
+    /// What the pipeline's workers observe of a tensor, and on which axis: the plan's choice as far
+    /// as it is known before the batch's turn (the tensor filter, and the settings from what the
+    /// session held when the run started). Where the plan decides otherwise, the run observes again.
+    func selection(stored: NameMap<TensorUpdate>) -> BatchPipeline.Selection {
+        var settings: NameMap<TensorSettings> = [:]
+        for (name, t) in stored { settings[name] = t.settings }
+        let options = self.options
+        return { [settings] tensor in
+            guard Glob.matchesAny(options.tensorFilter, tensor.name) else { return (nil, false) }
+            let s = options.settings(for: tensor.name, stored: settings[tensor.name])
+            // A tensor the plan will refuse is left to it (it names the batch).
+            do {
+                let axis = try Self.channelAxis(s.observer.channelAxis, of: tensor, source: "")
+                if let axis, tensor.shape[axis] > CalibStore.maximumChannels { return (nil, false) }
+                return (axis, true)
+            } catch {
+                return (nil, false)
+            }
+        }
     }
 
     /// The session and what it holds, as the run starts.

@@ -1,0 +1,196 @@
+import CalibModel
+import CalibObservers
+import CalibReaders
+import Foundation
+
+/// Reads, hashes and observes batches on every core, one whole batch per worker, and hands them
+/// to the run in input order.
+///
+/// A worker hashes its batch in cache-sized pieces and folds each piece into the range observers
+/// right after (`PendingBatch.hash(visit:)`, `RangeAccumulator`), so every byte is read from memory
+/// once; with one worker per core, as many batches are in flight. The run still checks, plans and
+/// commits batch by batch in order, so results and resumption are as with one thread. The workers
+/// guess each tensor's channel axis from the settings the run started with; where the run's plan
+/// differs (or a batch turns out to be a duplicate), the ranges are recomputed or dropped by the run.
+final class BatchPipeline: @unchecked Sendable {
+    /// A batch, hashed, with the ranges of the tensors the workers observed.
+    struct Observed {
+        let batch: Batch
+        /// Per tensor of `batch.tensors`: the channel axis observed and its range; nil when not observed.
+        let ranges: [(axis: Int?, range: BatchRange)?]
+    }
+
+    /// Whether a tensor is observed, and on which (non-negative) channel axis.
+    typealias Selection = @Sendable (TensorData) -> (axis: Int?, observe: Bool)
+
+    private let reader: BatchReader
+    private let hash: ContentHashAlgorithm
+    private let select: Selection
+    private let workers: Int
+    private let condition = NSCondition()
+    private var results: [Int: Result<Observed?, Error>] = [:]
+    /// Batches handed out to workers, and taken by the run.
+    private var taken = 0
+    private var consumed = 0
+    /// The reader reached its end or failed: no worker takes another batch.
+    private var finished = false
+    private let readerLock = NSLock()
+    /// Guarded by `readerLock`: batches read, and whether the reader is done.
+    private var read = 0
+    private var readerDone = false
+    private var stopped = false
+
+    init(_ reader: BatchReader, hash: ContentHashAlgorithm, workers: Int, select: @escaping Selection) {
+        self.reader = reader
+        self.hash = hash
+        self.select = select
+        self.workers = Swift.max(1, workers)
+        for k in 0..<self.workers {
+            let thread = Thread { [self] in work() }
+            thread.name = "calib.batch\(k)"
+            thread.start()
+        }
+    }
+
+    /// What `next(timeout:)` found.
+    enum Next {
+        case batch(Observed)
+        /// Nothing arrived in time; the batches being read stay on their way.
+        case timedOut
+
+        var observed: Observed? {
+            if case .batch(let b) = self { return b }
+            return nil
+        }
+    }
+
+    /// The next batch in input order, `.timedOut` when none arrived within `timeout` seconds, nil
+    /// at the end; rethrows the reader's error in its place (and at every later call).
+    func next(timeout: Double) throws -> Next? {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while results[consumed] == nil {
+            if !condition.wait(until: deadline) && results[consumed] == nil { return .timedOut }
+        }
+        let result = results[consumed]!
+        if case .success(.some) = result {
+            results[consumed] = nil
+            consumed += 1
+            condition.broadcast()
+        }
+        return try result.get().map(Next.batch)
+    }
+
+    /// Lets the workers finish the batches they are on; call when abandoning the run.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            // At most one batch per worker ahead of the run: memory holds that many batches' mappings.
+            while !stopped && !finished && taken >= consumed + workers { condition.wait() }
+            if stopped || finished {
+                condition.unlock()
+                return
+            }
+            taken += 1
+            condition.unlock()
+            // The reader is not thread-safe, and may wait long (standard input): its own lock, so
+            // the run can still time out and stop meanwhile. Mapping and parsing are cheap next to
+            // hashing; the sequence number is the reader's order.
+            readerLock.lock()
+            if readerDone {
+                readerLock.unlock()
+                return
+            }
+            let seq = read
+            read += 1
+            let pending = Result { try reader.nextPending(hash: hash) }
+            if case .success(.some) = pending {} else { readerDone = true }
+            readerLock.unlock()
+            let result = pending.flatMap { p in Result { try p.map(observe) } }
+            condition.lock()
+            results[seq] = result
+            if case .success(.some) = pending {} else { finished = true }
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Hashes `pending` and folds each piece into the range of every tensor it holds bytes of.
+    private func observe(_ pending: PendingBatch) throws -> Observed {
+        let tensors = pending.tensors
+        var chosen: [(index: Int, axis: Int?)] = []
+        for (i, t) in tensors.enumerated() {
+            let s = select(t)
+            if s.observe { chosen.append((i, s.axis)) }
+        }
+        // In file order, so each piece advances a cursor instead of visiting every tensor.
+        chosen.sort { address($0.index, tensors) < address($1.index, tensors) }
+        var accumulators = chosen.map { RangeAccumulator(tensors[$0.index], channelAxis: $0.axis) }
+        var first = 0
+        let batch = try pending.hash { end in
+            guard let end else {
+                for k in accumulators.indices { accumulators[k].fold(upTo: .max) }
+                return
+            }
+            var k = first
+            while k < accumulators.count {
+                guard let base = accumulators[k].tensor.bytes.baseAddress else {
+                    if k == first { first += 1 }  // empty: nothing to fold
+                    k += 1
+                    continue
+                }
+                if base >= end { break }
+                accumulators[k].fold(upTo: base.distance(to: end))
+                if k == first && accumulators[k].isComplete { first += 1 }
+                k += 1
+            }
+        }
+        var ranges: [(axis: Int?, range: BatchRange)?] = Array(repeating: nil, count: tensors.count)
+        for (k, c) in chosen.enumerated() { ranges[c.index] = (c.axis, accumulators[k].result()) }
+        return Observed(batch: batch, ranges: ranges)
+    }
+
+    private func address(_ i: Int, _ tensors: [TensorData]) -> UInt {
+        tensors[i].bytes.baseAddress.map { UInt(bitPattern: $0) } ?? 0
+    }
+}
+
+extension CalibrationRunner {
+    /// The ranges of the planned tensors: the pipeline's where it observed a tensor on the plan's
+    /// axis, the rest observed now on every core (pieces of a few MiB, each piece's pages dropped
+    /// once read).
+    static func ranges(
+        of batch: Batch, _ plan: [PlannedTensor], observed: [(axis: Int?, range: BatchRange)?]
+    ) -> [BatchRange] {
+        // The plan keeps the batch's tensors in order (a filtered subsequence): pair them by position.
+        var found: [BatchRange?] = []
+        var j = 0
+        for p in plan {
+            while j < batch.tensors.count && batch.tensors[j].name != p.data.name { j += 1 }
+            if j < observed.count, let o = observed[j], o.axis == p.update.record.channelAxis {
+                found.append(o.range)
+            } else {
+                found.append(nil)
+            }
+            j += 1
+        }
+        let missing = plan.indices.filter { found[$0] == nil }
+        guard !missing.isEmpty else { return found.map { $0! } }
+        let tensors = missing.map { plan[$0].data }
+        let again = RangeKernel.observe(
+            tensors, channelAxes: missing.map { plan[$0].update.record.channelAxis }, threads: cores
+        ) { i, bytes in
+            tensors[i].releasePages(bytes)
+        }
+        for (k, i) in missing.enumerated() { found[i] = again[k] }
+        return found.map { $0! }
+    }
+}
