@@ -67,6 +67,54 @@ import Testing
         #expect(refused.stderr.contains("cannot be counted once"), "\(refused.stderr)")
     }
 
+    /// Files are counted piece by piece as the run hashes them (values straddling a piece end
+    /// included), standard input's frames whole, a resumed run on top of what is stored: all three
+    /// equal the library counting each tensor's values at once.
+    @Test func piecewiseCountingEqualsWholeCounting() throws {
+        let dir = TemporaryDirectory()
+        // 2.1 MB files: several 512 KiB pieces per tensor, and a small tensor after the large one.
+        var rng = SplitMix(seed: 5)
+        let files = try (0..<3).map { b -> String in
+            let big = (0..<(512 * 1024)).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0xBFFF_FFFF) }
+            let small = (0..<15).map { Float($0) - 7 }
+            let path = dir.path("b\(b).safetensors")
+            try TensorFiles.safetensors([("big", [512, 1024], big), ("small", [3, 5], small)]).write(
+                to: URL(fileURLWithPath: path))
+            return path
+        }
+        let fromFiles = dir.path("files.sqlite")
+        #expect(try CLI.run(["run", "--db", fromFiles, "--session", "s"] + Self.flags + files).status == 0)
+        var stream = Data()
+        for f in files { stream.append(try Data(contentsOf: URL(fileURLWithPath: f))) }
+        let fromStdin = dir.path("stdin.sqlite")
+        let piped = try CLI.run(["run", "--db", fromStdin, "--session", "s"] + Self.flags + ["-"], stdin: stream)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        let resumed = dir.path("resumed.sqlite")
+        #expect(try CLI.run(["run", "--db", resumed, "--session", "s"] + Self.flags + [files[0]]).status == 0)
+        #expect(try CLI.run(["run", "--db", resumed, "--session", "s"] + Self.flags + files).status == 0)
+        let reader = try BatchReader(inputs: files)
+        var expected: [String: CanonicalHistogram] = [:]
+        let counter = CanonicalCounter()
+        while let batch = try reader.next() {
+            for t in batch.tensors {
+                var h = expected[t.name] ?? CanonicalHistogram()
+                t.floatValues().withUnsafeBufferPointer { counter.observe($0, into: &h) }
+                expected[t.name] = h
+            }
+        }
+        for db in [fromFiles, fromStdin, resumed] {
+            let stored = try Self.histograms(db)
+            #expect(stored.count == expected.count)
+            for (name, h) in expected {
+                guard case .canonical(let got, _, _)? = stored[name] else {
+                    Issue.record("\(db) \(name): no canonical histogram")
+                    continue
+                }
+                #expect(got == h, "\(db) \(name)")
+            }
+        }
+    }
+
     /// One onnxruntime-encoded run per `--bins`, then every hist_cases_ort `collect all` case's method
     /// re-derived by `calib export --method` (no data read again): within 0.25 steps of onnxruntime.
     @Test func onnxRuntimeMethodsFromOneCalibration() throws {

@@ -18,10 +18,15 @@ final class BatchPipeline: @unchecked Sendable {
         let batch: Batch
         /// Per tensor of `batch.tensors`: the channel axis observed and its range; nil when not observed.
         let ranges: [(axis: Int?, range: BatchRange)?]
+        /// Per tensor: its values counted into a canonical histogram of the selection's grid, for the
+        /// tensors the selection named (float32 in native order); nil otherwise.
+        let histograms: [CanonicalHistogram?]
     }
 
-    /// Whether a tensor is observed, and on which (non-negative) channel axis.
-    typealias Selection = @Sendable (TensorData) -> (axis: Int?, observe: Bool)
+    /// Whether a tensor is observed, on which (non-negative) channel axis, and whether its values
+    /// are also counted into a canonical histogram of that many mantissa bits (order-free, so the
+    /// pieces are counted as they pass).
+    typealias Selection = @Sendable (TensorData) -> (axis: Int?, observe: Bool, histogramBits: Int?)
 
     private let reader: BatchReader
     private let hash: ContentHashAlgorithm
@@ -91,6 +96,8 @@ final class BatchPipeline: @unchecked Sendable {
     }
 
     private func work() {
+        // One counting table per worker and grid, made when a batch first needs it (4 MiB each).
+        var counters: [Int: CanonicalCounter] = [:]
         while true {
             condition.lock()
             // At most one batch per worker ahead of the run: memory holds that many batches' mappings.
@@ -114,7 +121,7 @@ final class BatchPipeline: @unchecked Sendable {
             let pending = Result { try reader.nextPending(hash: hash) }
             if case .success(.some) = pending {} else { readerDone = true }
             readerLock.unlock()
-            let result = pending.flatMap { p in Result { try p.map(observe) } }
+            let result = pending.flatMap { p in Result { try p.map { try observe($0, counters: &counters) } } }
             condition.lock()
             results[seq] = result
             if case .success(.some) = pending {} else { finished = true }
@@ -124,18 +131,38 @@ final class BatchPipeline: @unchecked Sendable {
     }
 
     /// Hashes `pending` and folds each piece into the range of every tensor it holds bytes of.
-    private func observe(_ pending: PendingBatch) throws -> Observed {
+    private func observe(_ pending: PendingBatch, counters: inout [Int: CanonicalCounter]) throws -> Observed {
         let tensors = pending.tensors
         var chosen: [(index: Int, axis: Int?)] = []
+        // Canonical histograms: per tensor, its counter, histogram and the bytes counted so far.
+        var counted: [(index: Int, counter: CanonicalCounter, histogram: CanonicalHistogram, done: Int)] = []
         for (i, t) in tensors.enumerated() {
             let s = select(t)
             if s.observe { chosen.append((i, s.axis)) }
+            if s.observe, let bits = s.histogramBits, t.dtype == .float32, t.byteOrder == .native {
+                let counter = counters[bits] ?? CanonicalCounter(mantissaBits: bits)
+                counters[bits] = counter
+                counted.append((i, counter, CanonicalHistogram(mantissaBits: bits), 0))
+            }
+        }
+        /// Counts the whole float32 values of tensor `k` below `end` (all of them when nil).
+        func count(_ k: Int, upTo end: UnsafeRawPointer?) {
+            let t = tensors[counted[k].index]
+            guard let base = t.bytes.baseAddress else { return }
+            let total = t.elementCount * 4
+            let limit = end.map { Swift.min(Swift.max(base.distance(to: $0), 0), total) } ?? total
+            let upTo = limit - limit % 4
+            guard upTo > counted[k].done else { return }
+            counted[k].counter.observe(
+                float32: base + counted[k].done, count: (upTo - counted[k].done) / 4, into: &counted[k].histogram)
+            counted[k].done = upTo
         }
         // In file order, so each piece advances a cursor instead of visiting every tensor.
         chosen.sort { address($0.index, tensors) < address($1.index, tensors) }
         var accumulators = chosen.map { RangeAccumulator(tensors[$0.index], channelAxis: $0.axis) }
         var first = 0
         let batch = try pending.hash { end in
+            for k in counted.indices { count(k, upTo: end) }
             guard let end else {
                 for k in accumulators.indices { accumulators[k].fold(upTo: .max) }
                 return
@@ -155,7 +182,12 @@ final class BatchPipeline: @unchecked Sendable {
         }
         var ranges: [(axis: Int?, range: BatchRange)?] = Array(repeating: nil, count: tensors.count)
         for (k, c) in chosen.enumerated() { ranges[c.index] = (c.axis, accumulators[k].result()) }
-        return Observed(batch: batch, ranges: ranges)
+        var histograms: [CanonicalHistogram?] = Array(repeating: nil, count: tensors.count)
+        for k in counted.indices {
+            count(k, upTo: nil)  // a tensor whose bytes end the file is complete only now
+            histograms[counted[k].index] = counted[k].histogram
+        }
+        return Observed(batch: batch, ranges: ranges, histograms: histograms)
     }
 
     private func address(_ i: Int, _ tensors: [TensorData]) -> UInt {

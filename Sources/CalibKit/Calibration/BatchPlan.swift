@@ -54,7 +54,7 @@ extension CalibrationRunner {
     /// its tensors' new states.
     func observe(
         _ batch: Batch, _ plan: [PlannedTensor], observed: [(axis: Int?, range: BatchRange)?] = [],
-        collectAll: inout CollectAll?
+        histograms: [CanonicalHistogram?] = [], collectAll: inout CollectAll?
     ) throws -> (BatchRecord, [TensorUpdate]) {
         let tensors = plan.map(\.data)
         let ranges = Self.ranges(of: batch, plan, observed: observed)
@@ -88,7 +88,9 @@ extension CalibrationRunner {
                 throw InputError(file: batch.source, tensor: tensors[i].name, problem)
             }
         }
-        try foldHistograms(tensors, into: &updates, collectAll: &collectAll, source: batch.source)
+        try foldHistograms(
+            tensors, into: &updates, counted: Self.paired(histograms, of: batch, plan), collectAll: &collectAll,
+            source: batch.source)
         let record = BatchRecord(
             seq: 0, source: batch.source, contentHash: batch.contentHash, tensors: plan.count,
             elements: tensors.reduce(0) { $0 + $1.elementCount }, bytes: batch.byteCount, addedAt: Timestamp.now())
@@ -98,12 +100,22 @@ extension CalibrationRunner {
     /// The histogram step, after the range kernel: each histogram observer's tensor is decoded to
     /// float32 and folded into its tool's state, batch by batch in input order (the tools' growth
     /// rules are order-dependent).
+    /// `counted` holds, per planned tensor, the canonical histogram the pipeline already counted
+    /// as it hashed the batch (nil: counted here).
     func foldHistograms(
-        _ tensors: [TensorData], into updates: inout [TensorUpdate], collectAll: inout CollectAll?, source: String
+        _ tensors: [TensorData], into updates: inout [TensorUpdate], counted: [CanonicalHistogram?] = [],
+        collectAll: inout CollectAll?, source: String
     ) throws {
         var counter: CanonicalCounter?
         for i in updates.indices {
             guard case .histogram(let lo, let hi, var state) = updates[i].stats.state else { continue }
+            if case .canonical(var h, let method, let bins) = state, i < counted.count, let batch = counted[i],
+                batch.mantissaBits == h.mantissaBits
+            {
+                h.merge(batch)
+                updates[i].stats.state = .histogram(min: lo, max: hi, .canonical(h, method: method, onnxruntimeBins: bins))
+                continue
+            }
             if case .canonical(var h, let method, let bins) = state {
                 // Order-free: float32 is counted where it lies, in any layout; other types decoded.
                 let c = counter ?? CanonicalCounter(mantissaBits: h.mantissaBits)
@@ -158,6 +170,20 @@ extension CalibrationRunner {
             }
             updates[i].stats.state = .histogram(min: lo, max: hi, state)
         }
+    }
+
+    /// The pipeline's per-tensor canonical histograms of `batch`, paired with the plan's tensors by
+    /// position (the plan is a filtered subsequence of the batch's tensors).
+    static func paired(_ histograms: [CanonicalHistogram?], of batch: Batch, _ plan: [PlannedTensor]) -> [CanonicalHistogram?] {
+        guard !histograms.isEmpty else { return [] }
+        var out: [CanonicalHistogram?] = []
+        var j = 0
+        for p in plan {
+            while j < batch.tensors.count && batch.tensors[j].name != p.data.name { j += 1 }
+            out.append(j < histograms.count ? histograms[j] : nil)
+            j += 1
+        }
+        return out
     }
 
     /// The settings, record and current statistics of every selected tensor of `batch`, checked

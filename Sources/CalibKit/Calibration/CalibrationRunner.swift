@@ -122,7 +122,8 @@ public final class CalibrationRunner {
                     try commit(&run, onEvent)
                     run.collectAll = try extentPass(run)
                 }
-                let (record, updates) = try observe(batch, planned, observed: observed.ranges, collectAll: &run.collectAll)
+                let (record, updates) = try observe(
+                    batch, planned, observed: observed.ranges, histograms: observed.histograms, collectAll: &run.collectAll)
                 // The hash was taken before observing: both must have read the same bytes.
                 try batch.checkUnchanged()
                 for t in updates { run.tensors[t.record.name] = t }
@@ -164,16 +165,25 @@ public final class CalibrationRunner {
         var settings: NameMap<TensorSettings> = [:]
         for (name, t) in stored { settings[name] = t.settings }
         let options = self.options
-        return { [settings] tensor in
-            guard Glob.matchesAny(options.tensorFilter, tensor.name) else { return (nil, false) }
+        var canonical: NameMap<Int> = [:]
+        for (name, t) in stored { if case .canonical(let h, _, _)? = t.stats.histogram { canonical[name] = h.mantissaBits } }
+        return { [settings, canonical] tensor in
+            guard Glob.matchesAny(options.tensorFilter, tensor.name) else { return (nil, false, nil) }
             let s = options.settings(for: tensor.name, stored: settings[tensor.name])
             // A tensor the plan will refuse is left to it (it names the batch).
             do {
                 let axis = try Self.channelAxis(s.observer.channelAxis, of: tensor, source: "")
-                if let axis, tensor.shape[axis] > CalibStore.maximumChannels { return (nil, false) }
-                return (axis, true)
+                if let axis, tensor.shape[axis] > CalibStore.maximumChannels { return (nil, false, nil) }
+                // calib's histogram: a stored one's grid, or a new tensor's by its settings.
+                var bits = canonical[tensor.name]
+                if settings[tensor.name] == nil, s.observer.kind == .histogram, axis == nil,
+                    (options.histogramRules ?? HistogramRules.default(for: s.scheme.convention)) == .calib
+                {
+                    bits = CanonicalHistogram.defaultMantissaBits
+                }
+                return (axis, true, bits)
             } catch {
-                return (nil, false)
+                return (nil, false, nil)
             }
         }
     }
