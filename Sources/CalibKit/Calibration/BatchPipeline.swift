@@ -145,6 +145,10 @@ final class BatchPipeline: @unchecked Sendable {
                 counted.append((i, counter, CanonicalHistogram(mantissaBits: bits), 0))
             }
         }
+        // In file order, so at most one tensor (the one a piece ends inside) has counts waiting in
+        // its counter's table: it is drained once, when it is complete or another tensor needs it.
+        counted.sort { address($0.index, tensors) < address($1.index, tensors) }
+        var open: Int?
         /// Counts the whole float32 values of tensor `k` below `end` (all of them when nil).
         func count(_ k: Int, upTo end: UnsafeRawPointer?) {
             let t = tensors[counted[k].index]
@@ -153,9 +157,19 @@ final class BatchPipeline: @unchecked Sendable {
             let limit = end.map { Swift.min(Swift.max(base.distance(to: $0), 0), total) } ?? total
             let upTo = limit - limit % 4
             guard upTo > counted[k].done else { return }
-            counted[k].counter.observe(
+            if let o = open, o != k {
+                counted[o].counter.flush(into: &counted[o].histogram)
+                open = nil
+            }
+            counted[k].counter.accumulate(
                 float32: base + counted[k].done, count: (upTo - counted[k].done) / 4, into: &counted[k].histogram)
             counted[k].done = upTo
+            if upTo == total {
+                counted[k].counter.flush(into: &counted[k].histogram)
+                if open == k { open = nil }
+            } else {
+                open = k
+            }
         }
         // In file order, so each piece advances a cursor instead of visiting every tensor.
         chosen.sort { address($0.index, tensors) < address($1.index, tensors) }
@@ -184,7 +198,8 @@ final class BatchPipeline: @unchecked Sendable {
         for (k, c) in chosen.enumerated() { ranges[c.index] = (c.axis, accumulators[k].result()) }
         var histograms: [CanonicalHistogram?] = Array(repeating: nil, count: tensors.count)
         for k in counted.indices {
-            count(k, upTo: nil)  // a tensor whose bytes end the file is complete only now
+            count(k, upTo: nil)  // complete (a tensor whose bytes end the file only now)
+            counted[k].counter.flush(into: &counted[k].histogram)
             histograms[counted[k].index] = counted[k].histogram
         }
         return Observed(batch: batch, ranges: ranges, histograms: histograms)

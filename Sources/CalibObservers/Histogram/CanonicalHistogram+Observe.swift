@@ -26,21 +26,42 @@ public final class CanonicalCounter {
 
     deinit { table.deallocate() }
 
+    /// Values counted into the table since the last drain, and the magnitude bins they touched.
+    private var pending = 0
+    private var lo = UInt32.max
+    private var hi: UInt32 = 0
+
     /// Folds `count` little-endian float32 values at `data` (any alignment) into `histogram`. The
     /// order of the values does not matter, so any memory layout is read as it lies. Non-finite
     /// values are not counted.
     public func observe(float32 data: UnsafeRawPointer, count: Int, into histogram: inout CanonicalHistogram) {
+        accumulate(float32: data, count: count, into: &histogram)
+        flush(into: &histogram)
+    }
+
+    /// Counts values into the table without moving them to `histogram` yet (a tensor read piece by
+    /// piece is drained once, at its end, not once per piece): `flush` before counting another
+    /// tensor's values. Drains by itself only when the 32-bit counters could overflow.
+    public func accumulate(float32 data: UnsafeRawPointer, count: Int, into histogram: inout CanonicalHistogram) {
         precondition(histogram.mantissaBits == mantissaBits, "a counter of another grid")
         let shift = UInt32(23 - mantissaBits)
         var done = 0
         while done < count {
-            let n = min(count - done, Int(CK_HIST_MAX_RUN))
-            var lo = UInt32.max
-            var hi: UInt32 = 0
+            if pending == Int(CK_HIST_MAX_RUN) { flush(into: &histogram) }
+            let n = min(count - done, Int(CK_HIST_MAX_RUN) - pending)
             ck_hist_count_f32(isa, data + 4 * done, n, shift, table, &lo, &hi)
             done += n
-            drain(lo: lo, hi: hi, into: &histogram)
+            pending += n
         }
+    }
+
+    /// Moves what the table holds into `histogram`, leaving the table empty.
+    public func flush(into histogram: inout CanonicalHistogram) {
+        guard pending > 0 else { return }
+        drain(lo: lo, hi: hi, into: &histogram)
+        pending = 0
+        lo = .max
+        hi = 0
     }
 
     /// `observe` for float32 values in memory.
