@@ -1,30 +1,40 @@
 import CKernels
 import CalibModel
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The dense counting table batches are counted into before they are folded into a
-/// `CanonicalHistogram`: one counter per bin of the grid (512 KiB at 8 mantissa bits), allocated once
-/// and reused, so counting a value is a shift and an increment with no allocation per batch. Not
-/// thread-safe: one per thread.
+/// `CanonicalHistogram`: one counter per bin of the grid (4 MiB at 11 mantissa bits), allocated once
+/// and reused, so counting a value is a shift and an increment with no allocation per batch. The
+/// table and the drain buffers are mapped lazily (calloc, untouched malloc), so only the pages of
+/// bins that data reaches become resident. Not thread-safe: one per thread.
 public final class CanonicalCounter {
     public let mantissaBits: Int
     /// `CK_ISA_BEST`, or `CK_ISA_PORTABLE` (tests compare the two).
     let isa: Int32
     private let table: UnsafeMutablePointer<UInt32>
-    private var bins: [UInt32]
-    private var counts: [UInt64]
+    private let bins: UnsafeMutablePointer<UInt32>
+    private let counts: UnsafeMutablePointer<UInt64>
 
     public init(mantissaBits: Int = CanonicalHistogram.defaultMantissaBits, portable: Bool = false) {
         precondition((1...16).contains(mantissaBits))
         self.mantissaBits = mantissaBits
         isa = Int32(portable ? CK_ISA_PORTABLE : CK_ISA_BEST)
         let n = 1 << (9 + mantissaBits)
-        table = .allocate(capacity: n)
-        table.initialize(repeating: 0, count: n)
-        bins = [UInt32](repeating: 0, count: n)
-        counts = [UInt64](repeating: 0, count: n)
+        table = calloc(n, 4)!.bindMemory(to: UInt32.self, capacity: n)
+        bins = malloc(n * 4)!.bindMemory(to: UInt32.self, capacity: n)
+        counts = malloc(n * 8)!.bindMemory(to: UInt64.self, capacity: n)
     }
 
-    deinit { table.deallocate() }
+    deinit {
+        free(table)
+        free(bins)
+        free(counts)
+    }
 
     /// Values counted into the table since the last drain, and the magnitude bins they touched.
     private var pending = 0
@@ -78,28 +88,20 @@ public final class CanonicalCounter {
         let infinite = UInt32(0xFF) << m
         let top = Swift.min(hi, infinite - 1)
         var k = 0
-        bins.withUnsafeMutableBufferPointer { b in
-            counts.withUnsafeMutableBufferPointer { c in
-                func take(_ from: UInt32, _ to: UInt32) {
-                    guard from < to else { return }
-                    k += ck_hist_drain(table, from, to, b.baseAddress! + k, c.baseAddress! + k)
-                }
-                let start = Swift.max(lo, 1)
-                take(0, 1)
-                take(start, top + 1)
-                take(sign, sign + 1)
-                take(sign | start, (sign | top) + 1)
-            }
+        func take(_ from: UInt32, _ to: UInt32) {
+            guard from < to else { return }
+            k += ck_hist_drain(table, from, to, bins + k, counts + k)
         }
+        let start = Swift.max(lo, 1)
+        take(0, 1)
+        take(start, top + 1)
+        take(sign, sign + 1)
+        take(sign | start, (sign | top) + 1)
         if hi >= infinite {
             // NaN/Inf counters (exponent 255 of both signs) are cleared, never kept.
             (table + Int(infinite)).update(repeating: 0, count: 1 << mantissaBits)
             (table + Int(sign | infinite)).update(repeating: 0, count: 1 << mantissaBits)
         }
-        bins.withUnsafeBufferPointer { b in
-            counts.withUnsafeBufferPointer { c in
-                histogram.merge(bins: UnsafeBufferPointer(rebasing: b[0..<k]), counts: UnsafeBufferPointer(rebasing: c[0..<k]))
-            }
-        }
+        histogram.merge(bins: UnsafeBufferPointer(start: bins, count: k), counts: UnsafeBufferPointer(start: counts, count: k))
     }
 }
