@@ -43,13 +43,15 @@ extension CalibrationRunner {
     func extentPass(_ run: RunState) throws -> CollectAll {
         guard let reread = options.reread else { throw CollectAll.cannotReread }
         let reader = try reread()
-        let prefetcher = Prefetcher(reader, hash: run.session.batchHash)
-        defer { prefetcher.stop() }
+        // Hashed on every core as the observing pass reads; nothing is observed on this pass.
+        let pipeline = BatchPipeline(reader, hash: run.session.batchHash, workers: Self.cores) { _ in (nil, false, nil) }
+        defer { pipeline.stop() }
         var extents: NameMap<CollectExtent> = [:]
         var updates: NameMap<TensorUpdate> = [:]
         var seen = Set<String>()
-        while let batch = try prefetcher.next() {
+        while let next = try pipeline.next(timeout: 0.5) {
             if let signal = options.stopSignal() { throw RunInterrupted(signal: signal, session: run.session.name) }
+            guard let batch = next.observed?.batch else { continue }  // timed out: check for a stop, wait on
             guard seen.insert(batch.contentHash).inserted else { continue }
             if run.draft == nil, try store.batch(withContentHash: batch.contentHash, session: run.session.id) != nil {
                 continue
