@@ -47,26 +47,18 @@ enum HistogramBench {
             sink = h.counts
         }
         rows.append(("calib pytorch (HistogramObserver's rules)", gbps(bytes, tTorch)))
-        for bins in [128, 2048] {
+        for (kind, bins) in [(OnnxRuntimeHistogram.Kind.signed, 128), (.signed, 2048), (.absolute, 2048)] {
             let t = best(min(reps, 2), slow: slow) {
-                var h = OnnxRuntimeHistogram(kind: .signed, bins: bins)
+                var h = OnnxRuntimeHistogram(kind: kind, bins: bins)
                 var extent = CollectExtent()
                 for b in batches { extent.add(b) }
                 var pass = try! h.beginCollect(extent)
                 for b in batches { pass.count(b) }
                 h.finish(pass)
             }
-            rows.append(("calib onnxruntime signed \(bins) bins (--collect all: 2 passes)", gbps(bytes, t)))
+            let what = kind == .signed ? "signed" : "|x|"
+            rows.append(("calib onnxruntime \(what) \(bins) bins (--collect all: 2 passes)", gbps(bytes, t)))
         }
-        let tAbs = best(min(reps, 2), slow: slow) {
-            var h = OnnxRuntimeHistogram(kind: .absolute, bins: 2048)
-            var extent = CollectExtent()
-            for b in batches { extent.add(b) }
-            var pass = try! h.beginCollect(extent)
-            for b in batches { pass.count(b) }
-            h.finish(pass)
-        }
-        rows.append(("calib onnxruntime |x| 2048 bins (--collect all: 2 passes)", gbps(bytes, tAbs)))
         print(
             "   canonical histogram: \(canonical.bins.count) bins hold \(canonical.total) values, \(canonical.serialized().count) bytes stored"
         )

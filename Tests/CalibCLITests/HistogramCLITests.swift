@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CalibDerivation
+@testable import CalibFormats
 @testable import CalibModel
 @testable import CalibObservers
 @testable import CalibSupport
@@ -56,9 +57,11 @@ import Testing
     }
 
     /// `calib export --db DB s --format json` with `extra` flags, parsed.
-    static func exportJSON(db: String, dir: TemporaryDirectory, _ extra: [String] = []) throws -> [String: [String: Any]] {
+    static func exportJSON(
+        db: String, dir: TemporaryDirectory, session: String = "s", _ extra: [String] = []
+    ) throws -> [String: [String: Any]] {
         let out = dir.path("e.json")
-        let export = try CLI.run(["export", "--db", db, "s", "--format", "json", "-o", out] + extra)
+        let export = try CLI.run(["export", "--db", db, session, "--format", "json", "-o", out] + extra)
         #expect(export.status == 0, "\(export.stderr)")
         let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
         return doc["encodings"] as! [String: [String: Any]]
@@ -180,15 +183,13 @@ import Testing
         for method in [["--method", "tf-enhanced"], ["--method", "percentile", "--percentile", "99.9"]] {
             let cache = try CLI.run(["export", "--db", db, "a", "--format", "tensorrt"] + method)
             #expect(cache.status == 0, "\(cache.stderr)")
-            let json = try CLI.run(["export", "--db", db, "a", "--format", "json"] + method)
-            let doc = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
-            let e = doc["encodings"] as! [String: [String: Any]]
-            for line in cache.stdout.split(separator: "\n").dropFirst() {
-                let parts = line.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
-                let scale = Float(bitPattern: UInt32(parts[1], radix: 16)!)
-                let lo = GoldenCase.floats(e[parts[0]]!["min"]!)[0]
-                let hi = GoldenCase.floats(e[parts[0]]!["max"]!)[0]
-                #expect(scale == max(abs(lo), abs(hi)) / 127, "\(parts[0]) \(method)")
+            let e = try Self.exportJSON(db: db, dir: dir, session: "a", method)
+            let table = try TensorRTCache.parse(Data(cache.stdout.utf8))
+            #expect(Set(table.entries.map(\.name)) == Set(e.keys))
+            for entry in table.entries {
+                let lo = GoldenCase.floats(e[entry.name]!["min"]!)[0]
+                let hi = GoldenCase.floats(e[entry.name]!["max"]!)[0]
+                #expect(entry.encoding.scale == [max(abs(lo), abs(hi)) / 127], "\(entry.name) \(method)")
             }
         }
         let stray = try CLI.run(["export", "--db", db, "a", "--format", "json", "--percentile", "99"])

@@ -176,9 +176,7 @@ public final class CalibrationRunner {
                 if let axis, tensor.shape[axis] > CalibStore.maximumChannels { return (nil, false, nil) }
                 // calib's histogram: a stored one's grid, or a new tensor's by its settings.
                 var bits = canonical[tensor.name]
-                if settings[tensor.name] == nil, s.observer.kind == .histogram, axis == nil,
-                    (options.histogramRules ?? HistogramRules.default(for: s.scheme.convention)) == .calib
-                {
+                if settings[tensor.name] == nil, axis == nil, s.keepsCanonicalHistogram(options.histogramRules) {
                     bits = CanonicalHistogram.defaultMantissaBits
                 }
                 return (axis, true, bits)

@@ -28,11 +28,17 @@ public struct TensorSettings: Sendable, Hashable {
     /// min/max observers. An AIMET state's default encoding follows `options.method`, TF-enhanced
     /// (AIMET's default quant scheme) when none is given; an onnxruntime state's follows it too,
     /// entropy when none is given, with the method's `num_bins` unless `options.bins` says.
+    /// Whether a new tensor under these settings keeps calib's canonical histogram: a histogram
+    /// observer whose `--histogram` (`rules`, nil by convention) is calib.
+    public func keepsCanonicalHistogram(_ rules: HistogramRules?) -> Bool {
+        observer.kind == .histogram && (rules ?? HistogramRules.default(for: scheme.convention)) == .calib
+    }
+
     /// AIMET's per-channel state holds one pair of histograms per channel (`channels`); the others
     /// are per tensor.
     public func initialHistogram(_ options: HistogramOptions = HistogramOptions(), channels: Int = 1) -> HistogramState? {
         guard observer.kind == .histogram else { return nil }
-        if (options.rules ?? HistogramRules.default(for: scheme.convention)) == .calib {
+        if keepsCanonicalHistogram(options.rules) {
             return .canonical(CanonicalHistogram(), method: options.method, onnxruntimeBins: options.bins)
         }
         switch scheme.convention {
