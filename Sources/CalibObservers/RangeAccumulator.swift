@@ -46,6 +46,33 @@ public struct RangeAccumulator {
     /// Whether every element has been folded.
     public var isComplete: Bool { done >= count }
 
+    /// Whether `absorb(signedMax:…)` can stand for folding this tensor: one range of float32 in
+    /// native order, nothing folded yet.
+    public var absorbsLaneReductions: Bool {
+        channels == 1 && done == 0 && count > 0 && tensor.dtype == .float32 && (tensor.byteOrder == .native)
+    }
+
+    /// Completes the range from reductions of every element's raw bit pattern (taken elsewhere, e.g.
+    /// in the loads of the content hash) instead of reading the elements: the most negative float
+    /// has the largest unsigned pattern, the largest non-negative one the largest signed pattern,
+    /// and so on, so the total-order min/max follows exactly. Returns false, folding nothing, when a
+    /// pattern is NaN or ±inf (those must be counted and left out: `fold` reads the tensor then).
+    public mutating func absorb(maxSigned: Int32, minSigned: Int32, maxUnsigned: UInt32, minUnsigned: UInt32) -> Bool {
+        guard absorbsLaneReductions else { return false }
+        // Exponent all ones on either side: NaN or an infinity.
+        if maxSigned >= 0x7F80_0000 || maxUnsigned >= 0xFF80_0000 { return false }
+        func key(_ bits: UInt32) -> Int32 {
+            let b = Int32(bitPattern: bits)
+            return b ^ Int32(bitPattern: UInt32(bitPattern: b >> 31) >> 1)
+        }
+        let lo = maxUnsigned >= 0x8000_0000 ? key(maxUnsigned) : minSigned
+        let hi = maxSigned >= 0 ? maxSigned : key(minUnsigned)
+        kmin[0] = Swift.min(kmin[0], lo)
+        kmax[0] = Swift.max(kmax[0], hi)
+        done = count
+        return true
+    }
+
     /// Folds the elements among the tensor's first `ready` bytes that are not folded yet.
     public mutating func fold(upTo ready: Int) {
         let end = Swift.min(count, ready / tensor.dtype.size)

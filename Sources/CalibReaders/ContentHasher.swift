@@ -44,6 +44,11 @@ final class ContentHasher {
         return sha!.finalize().withUnsafeBytes { Self.hex($0) }
     }
 
+    /// `xxh128sum`'s spelling of an XXH3-128 hash: the high 64 bits first, big-endian.
+    static func hex(high: UInt64, low: UInt64) -> String {
+        withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { hex($0) }
+    }
+
     private static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var hex: [UInt8] = []

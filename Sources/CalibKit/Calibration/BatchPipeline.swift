@@ -174,25 +174,45 @@ final class BatchPipeline: @unchecked Sendable {
         // In file order, so each piece advances a cursor instead of visiting every tensor.
         chosen.sort { address($0.index, tensors) < address($1.index, tensors) }
         var accumulators = chosen.map { RangeAccumulator(tensors[$0.index], channelAxis: $0.axis) }
+        // Per-tensor float32 ranges come from the hash's own loads; the rest are folded per piece.
+        var lanes: [LaneReduction] = []
+        var byLanes: [Int] = []
+        for k in accumulators.indices
+        where accumulators[k].absorbsLaneReductions && pending.reducesLanes(ofTensor: chosen[k].index) {
+            lanes.append(LaneReduction(tensor: chosen[k].index))
+            byLanes.append(k)
+        }
+        let folded = accumulators.indices.filter { !byLanes.contains($0) }
         var first = 0
-        let batch = try pending.hash { end in
+        let batch = try pending.hash(reducing: &lanes) { end in
             for k in counted.indices { count(k, upTo: end) }
             guard let end else {
-                for k in accumulators.indices { accumulators[k].fold(upTo: .max) }
+                for k in folded { accumulators[k].fold(upTo: .max) }
                 return
             }
             var k = first
-            while k < accumulators.count {
-                guard let base = accumulators[k].tensor.bytes.baseAddress else {
+            while k < folded.count {
+                let a = folded[k]
+                guard let base = accumulators[a].tensor.bytes.baseAddress else {
                     if k == first { first += 1 }  // empty: nothing to fold
                     k += 1
                     continue
                 }
                 if base >= end { break }
-                accumulators[k].fold(upTo: base.distance(to: end))
-                if k == first && accumulators[k].isComplete { first += 1 }
+                accumulators[a].fold(upTo: base.distance(to: end))
+                if k == first && accumulators[a].isComplete { first += 1 }
                 k += 1
             }
+        }
+        for (l, k) in zip(lanes, byLanes) {
+            // A NaN or inf among them (or no reduction): the tensor is read again, carefully.
+            if let r = l.reduced,
+                accumulators[k].absorb(
+                    maxSigned: r.maxSigned, minSigned: r.minSigned, maxUnsigned: r.maxUnsigned, minUnsigned: r.minUnsigned)
+            {
+                continue
+            }
+            accumulators[k].fold(upTo: .max)
         }
         var ranges: [(axis: Int?, range: BatchRange)?] = Array(repeating: nil, count: tensors.count)
         for (k, c) in chosen.enumerated() { ranges[c.index] = (c.axis, accumulators[k].result()) }
