@@ -28,9 +28,9 @@ struct PendingCommit {
     private(set) var tensors: [TensorUpdate] = []
     private var index: NameMap<Int> = [:]
     private var hashes: [String: Int] = [:]
-    /// When the last commit ended, and how long it took.
+    /// When the last commit ended (the run's start before the first), and how long it took.
     private(set) var lastCommitEnd = Date()
-    private(set) var lastCommitSeconds = 0.0
+    private(set) var lastCommitSeconds: Double? = nil
 
     var isEmpty: Bool { batches.isEmpty && tensors.isEmpty }
 
