@@ -4,6 +4,7 @@ import CalibKit
 extension Calib {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Check the database: SQLite integrity, schema version, and every session's rows and values.",
             discussion: "Every stored value is checked against its domain and its row's digest, and every encoding is "
                 + "re-derived from its statistics and compared bit for bit. Prints each finding (with its session and "

@@ -5,6 +5,7 @@ import Foundation
 extension Calib {
     struct Derive: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "derive",
             abstract: "Store, list or delete a session's named encoding sets.",
             usage: """
                 calib derive [--db <path>] <session> --label <name> [encoding options] [--config <file>]

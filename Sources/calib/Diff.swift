@@ -5,6 +5,7 @@ import Foundation
 extension Calib {
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Compare the encodings of two sessions.",
             discussion: """
                 A and B are sessions (NAME in --db, or PATH.sqlite:NAME), calibrated or imported. For each tensor \

@@ -5,6 +5,7 @@ import Foundation
 extension Calib {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Write a session's encodings in a deployment tool's format.",
             discussion: "Formats:\n"
                 + EncodingFormats.export.map { "  \($0.name): \($0.summary)" }.joined(separator: "\n")

@@ -5,6 +5,7 @@ import Foundation
 extension Calib {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Create a session from another tool's encodings file.",
             usage: "calib import [--db <path>] --format <format> <file> --session <name> [encoding options] [--note <note>]",
             discussion: """

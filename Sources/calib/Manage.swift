@@ -38,6 +38,7 @@ extension Calib {
 
     struct Rename: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rename",
             abstract: "Rename a session.",
             discussion: """
                 Renames OLD to NEW in one transaction; its batches, statistics and encoding sets stay with it. \

@@ -5,6 +5,7 @@ import Foundation
 extension Calib {
     struct Merge: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "merge",
             abstract: "Combine shard databases (calib run --shard I/N) into one min/max session.",
             usage: "calib merge --db OUT.sqlite --session <name> <input> ...",
             discussion: """

@@ -4,6 +4,7 @@ import CalibKit
 extension Calib {
     struct Methods: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "methods",
             abstract: "Compare every histogram method of a session's tensors, from their stored histograms.",
             discussion: """
                 For each tensor observed with --observer histogram: min/max and each method of its tool (AIMET: \

@@ -5,6 +5,7 @@ import Foundation
 extension Calib {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "report",
             abstract: "Write a self-contained HTML report of a session (inline SVG, no script, no network).",
             discussion: """
                 Per tensor: the observed range against the encoding's grid, the stored histogram with each \

@@ -5,6 +5,7 @@ import Foundation
 extension Calib {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Stream batches through the observers into a session.",
             usage: "calib run [<options>] --session <name> <input> ...",
             discussion: """

@@ -3,7 +3,7 @@ import CalibKit
 
 extension Calib {
     struct Sessions: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the sessions in the database.")
+        static let configuration = CommandConfiguration(commandName: "sessions", abstract: "List the sessions in the database.")
 
         @OptionGroup var database: DatabaseOptions
 

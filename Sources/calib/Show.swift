@@ -4,6 +4,7 @@ import CalibKit
 extension Calib {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show a session's statistics and encodings.",
             discussion: """
                 Encoding options (--bitwidth, --symmetric, --signed, --convention, …) re-derive the \
